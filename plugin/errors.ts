@@ -1,0 +1,67 @@
+import createError from '@fastify/error'
+
+/**
+ * Every refusal fastify-fifo makes is one of these. Each has a stable `code`
+ * (`FST_FIFO_*`) and an HTTP `statusCode` used by the admin API. Messages name
+ * the bad option, argument, queue or task and echo the bad value.
+ */
+export const FST_FIFO_INVALID_OPTION = createError('FST_FIFO_INVALID_OPTION', '"%s" option %s', 500, TypeError)
+export const FST_FIFO_INVALID_ARGUMENT = createError('FST_FIFO_INVALID_ARGUMENT', 'task "%s": argument %s %s', 400, TypeError)
+export const FST_FIFO_PAYLOAD_TOO_LARGE = createError('FST_FIFO_PAYLOAD_TOO_LARGE', 'task "%s": arguments are %d bytes as JSON, over the %d byte limit (option maxPayloadBytes)', 413, RangeError)
+export const FST_FIFO_INVALID_QUEUE = createError('FST_FIFO_INVALID_QUEUE', 'queue name %s', 400, TypeError)
+export const FST_FIFO_INVALID_CALL_OPTION = createError('FST_FIFO_INVALID_CALL_OPTION', 'call option "%s" %s', 400, TypeError)
+export const FST_FIFO_INVALID_DEFINITION = createError('FST_FIFO_INVALID_DEFINITION', 'task "%s": %s', 500, TypeError)
+export const FST_FIFO_NOT_A_TASK = createError('FST_FIFO_NOT_A_TASK', '%s is not a task defined with fifo.define()', 500, TypeError)
+export const FST_FIFO_CLOSED = createError('FST_FIFO_CLOSED', 'cannot enqueue task "%s": the fifo plugin is closed', 503)
+export const FST_FIFO_REDIS_UNAVAILABLE = createError('FST_FIFO_REDIS_UNAVAILABLE', 'Redis is unavailable: %s', 503)
+export const FST_FIFO_LEASE_LOST = createError('FST_FIFO_LEASE_LOST', 'lease on queue %s was lost: %s', 409)
+export const FST_FIFO_NOT_FOUND = createError('FST_FIFO_NOT_FOUND', '%s', 404)
+export const FST_FIFO_CONFLICT = createError('FST_FIFO_CONFLICT', '%s', 409)
+export const FST_FIFO_READ_ONLY = createError('FST_FIFO_READ_ONLY', 'the fifo admin API is read-only: %s', 403)
+export const FST_FIFO_UNSUPPORTED_MEDIA_TYPE = createError('FST_FIFO_UNSUPPORTED_MEDIA_TYPE', 'actions accept only application/json bodies, got content-type %s', 415)
+export const FST_FIFO_CORRUPT_TASK = createError('FST_FIFO_CORRUPT_TASK', 'stored task %s is corrupt: %s', 500)
+export const FST_FIFO_TIMEOUT = createError('FST_FIFO_TIMEOUT', 'task "%s" (%s) ran past its timeoutMs of %d ms', 500)
+export const FST_FIFO_SHUTDOWN = createError('FST_FIFO_SHUTDOWN', 'task "%s" (%s) was aborted: the server closed before it finished (closeTimeoutMs %d)', 500)
+export const FST_FIFO_MISSING_HANDLER = createError('FST_FIFO_MISSING_HANDLER', 'no instance has a handler named "%s" for queue %s', 500)
+/**
+ * Throw this from a handler to say the task can never succeed: it goes to the
+ * dead letters at once, whatever its `attempts` and `onExhausted` say.
+ */
+export const FST_FIFO_UNRECOVERABLE = createError('FST_FIFO_UNRECOVERABLE', '%s', 500)
+
+export const errors = {
+  FST_FIFO_INVALID_OPTION,
+  FST_FIFO_INVALID_ARGUMENT,
+  FST_FIFO_PAYLOAD_TOO_LARGE,
+  FST_FIFO_INVALID_QUEUE,
+  FST_FIFO_INVALID_CALL_OPTION,
+  FST_FIFO_INVALID_DEFINITION,
+  FST_FIFO_NOT_A_TASK,
+  FST_FIFO_CLOSED,
+  FST_FIFO_REDIS_UNAVAILABLE,
+  FST_FIFO_LEASE_LOST,
+  FST_FIFO_NOT_FOUND,
+  FST_FIFO_CONFLICT,
+  FST_FIFO_READ_ONLY,
+  FST_FIFO_UNSUPPORTED_MEDIA_TYPE,
+  FST_FIFO_CORRUPT_TASK,
+  FST_FIFO_TIMEOUT,
+  FST_FIFO_SHUTDOWN,
+  FST_FIFO_MISSING_HANDLER,
+  FST_FIFO_UNRECOVERABLE,
+}
+
+/** Renders any thrown value as one line of text that is safe to store and show. */
+export function describeError (err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code
+    const text = typeof code === 'string' && !err.message.startsWith(code) ? `${code}: ${err.message}` : err.message
+    return text.length > 2000 ? text.slice(0, 2000) + '…' : text
+  }
+  try {
+    const text = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err)
+    return text.length > 2000 ? text.slice(0, 2000) + '…' : text
+  } catch {
+    return String(err)
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * The Store contract: the one seam between queue logic (worker, registry,
+ * admin routes) and storage. RedisStore and MemoryStore implement it with the
+ * same semantics; one contract test suite (test/contract/) runs against both.
+ *
+ * Model. A namespace holds named queues. A queue is an ordered list of tasks;
+ * its head (first task) stays in the list until it settles. At any moment a
+ * queue with tasks is in exactly one scheduling state:
+ *
+ *   waiting          runnable, not held: it is in the ready list
+ *   running          held by one owner under a lease with a fencing token
+ *   retrying         its head failed and waits for its backoff to pass
+ *   halted           its head spent its attempts; nothing runs until an operator acts
+ *   missing-handler  its head names a handler no claiming instance had
+ *   paused           an operator paused it (a running head finishes first)
+ *
+ * An empty queue that is not paused or halted disappears from every index.
+ *
+ * Time comes from the store's clock (Redis `TIME` for RedisStore, an injectable
+ * clock for MemoryStore), never from the caller.
+ *
+ * Fencing: `claim` (and `complete` when it hands back the next head) returns a
+ * token that only grows. `complete`, `fail`, `park` and `release` with a token
+ * that is not the queue's current one change nothing and report `fenced`.
+ */
+
+export type QueueState = 'waiting' | 'running' | 'retrying' | 'halted' | 'missing-handler' | 'paused'
+
+export interface NewTask {
+  /** Queue name, already validated (1–256 chars, no control characters). */
+  queue: string
+  /** Handler name, already validated (1–128 chars, no control characters). */
+  name: string
+  /** The arguments array as JSON text, already validated and size-checked. */
+  payload: string
+  /** Id of the HTTP request that enqueued it, for log correlation (no control characters). */
+  requestId?: string
+  /**
+   * Dedupe: while a task enqueued with the same `dedupeId` is remembered
+   * (`dedupeMs` after its enqueue), enqueue adds nothing and returns that task.
+   * The scope is the whole namespace.
+   */
+  dedupeId?: string
+  dedupeMs?: number
+}
+
+export interface EnqueueResult {
+  id: string
+  queue: string
+  name: string
+  /** true when a dedupe hit returned an earlier task instead of adding one. */
+  duplicate: boolean
+}
+
+/** A head task handed to a worker together with the lease on its queue. */
+export interface ClaimedTask {
+  id: string
+  queue: string
+  name: string
+  /** JSON text of the arguments array. The worker parses it; a parse failure means a corrupt task. */
+  payload: string
+  /** 1 for the first run; every claim of the same head (after a failure, a crash or a handover) adds one. */
+  attempt: number
+  /** Store clock, ms since epoch. */
+  enqueuedAt: number
+  requestId?: string
+  /** The last recorded failure of this head, if any. */
+  lastError?: string
+  /** Fencing token of the lease (decimal string; only grows). */
+  token: string
+  /** Store clock when the lease expires, ms since epoch. */
+  leaseExpiresAt: number
+  /** Set when the stored record could not be decoded; the worker dead-letters the task with this reason. */
+  corrupt?: string
+}
+
+/** Identifies the lease a worker holds. */
+export interface LeaseRef {
+  queue: string
+  token: string
+}
+
+export type CompleteResult =
+  | { ok: true, next: ClaimedTask | null }
+  | { ok: false, fenced: true }
+
+export type FailOutcome = 'retrying' | 'halted' | 'dead'
+
+export type FailResult =
+  | { ok: true, outcome: FailOutcome, retryAt?: number }
+  | { ok: false, fenced: true }
+
+export interface FailInput {
+  /** One-line error text shown to operators (already truncated by the caller). */
+  error: string
+  /** The handler's attempts limit. The head's attempt counter is compared with it. */
+  maxAttempts: number
+  /** Backoff before the next attempt when attempts remain. */
+  delayMs: number
+  /** What to do when attempt >= maxAttempts. */
+  onExhausted: 'halt' | 'dead-letter'
+  /** Dead-letter now whatever the attempts (unrecoverable error, corrupt record). */
+  deadLetterNow?: boolean
+}
+
+export interface InstanceInfo {
+  id: string
+  host: string
+  pid: number
+  version: string
+  startedAt: number
+  concurrency: number
+  /** Handler names this instance can run. */
+  handlers: string[]
+}
+
+export interface InstanceRow extends InstanceInfo {
+  lastHeartbeatAt: number
+  /** Queues this instance holds right now (by the store's lease index). */
+  queuesHeld: number
+}
+
+export interface HeadInfo {
+  id: string
+  name: string
+  /** Attempts started so far (0 when it has not started yet). */
+  attempts: number
+  enqueuedAt: number
+  lastError: string | null
+  payload: string
+  requestId: string | null
+}
+
+export interface QueueRow {
+  name: string
+  state: QueueState
+  depth: number
+  /** true when paused (state is `paused` unless it is still running its head). */
+  paused: boolean
+  head: HeadInfo | null
+  /** Instance id holding the lease, when running. */
+  holder: string | null
+  leaseExpiresAt: number | null
+  /** When a retrying head becomes runnable again. */
+  retryAt: number | null
+  /** Set when state is `missing-handler`: the handler name the head needs. */
+  missingHandler: string | null
+  /** Set when halted: when it halted. */
+  haltedAt: number | null
+}
+
+export interface TaskRow {
+  id: string
+  queue: string
+  name: string
+  payload: string
+  enqueuedAt: number
+  requestId: string | null
+  /** `head`: first in its queue; `pending`: behind the head; `dead`: in the dead letters. */
+  where: 'head' | 'pending' | 'dead'
+  /** 0-based position in its queue (0 = head); null for dead letters. */
+  position: number | null
+  attempts: number
+  lastError: string | null
+  deadReason: string | null
+  deadAt: number | null
+}
+
+export interface DeadLetter {
+  id: string
+  queue: string
+  name: string
+  payload: string
+  enqueuedAt: number
+  requestId: string | null
+  attempts: number
+  reason: string
+  deadAt: number
+}
+
+export interface Page<T> {
+  items: T[]
+  total: number
+  offset: number
+  limit: number
+}
+
+export interface ListQueuesQuery {
+  state?: QueueState
+  /** Case-sensitive substring of the queue name. */
+  search?: string
+  offset: number
+  /** 1–500 */
+  limit: number
+}
+
+export interface Overview {
+  now: number
+  queues: number
+  waiting: number
+  running: number
+  retrying: number
+  halted: number
+  paused: number
+  missingHandler: number
+  pendingTasks: number
+  deadLetters: number
+  liveInstances: number
+  /** Settled counts over the last 60 s of store time. */
+  completedLastMinute: number
+  failedLastMinute: number
+  /** 60 buckets of 10 s, oldest first, the last one being the current bucket. */
+  series: Array<{ at: number, completed: number, failed: number }>
+  /** Age in ms of the oldest head among queues that have one. 0 when none. */
+  oldestHeadAgeMs: number
+}
+
+export interface Store {
+  readonly kind: 'redis' | 'memory'
+
+  /** Connects (bounded by the store's connect timeout) and loads scripts. Throws FST_FIFO_REDIS_UNAVAILABLE. */
+  connect (): Promise<void>
+  /** Stops blocking waits and closes what the store created. Idempotent. */
+  close (): Promise<void>
+
+  /** Appends a task. Resolves once it is stored. If the queue became runnable it is made `waiting` and a wake-up is signalled. */
+  enqueue (task: NewTask): Promise<EnqueueResult>
+
+  /**
+   * Takes the next waiting queue (FIFO over queues), grants `owner` a lease of
+   * `leaseMs`, counts an attempt on its head and returns the head. null when
+   * no queue is waiting.
+   */
+  claim (owner: string, leaseMs: number): Promise<ClaimedTask | null>
+
+  /**
+   * Removes the head (checking the token). If `keep` and the queue has more
+   * tasks and is not paused, the lease is renewed (same token) and the next head
+   * is returned with its attempt counted (one round trip per task). Otherwise the
+   * lease is released and the queue goes back to `waiting` when it has tasks.
+   */
+  complete (lease: LeaseRef, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult>
+
+  /** Records a failure of the head (checking the token) and releases the lease. See FailInput. */
+  fail (lease: LeaseRef, input: FailInput): Promise<FailResult>
+
+  /**
+   * Gives a held queue back without settling its head (graceful shutdown, a
+   * fairness hand-off of a queue whose head has not started). `keepAttempt`
+   * false un-counts the attempt the claim made (the head never started). The
+   * queue is put at the front of the ready list. Returns false when fenced.
+   */
+  release (lease: LeaseRef, keepAttempt: boolean): Promise<boolean>
+
+  /**
+   * The claimer has no handler named `handler` for this head: release the lease,
+   * un-count the attempt, and put the queue in `missing-handler` until `sweep`
+   * runs on an instance that has that handler. Returns false when fenced.
+   */
+  park (lease: LeaseRef, handler: string): Promise<boolean>
+
+  /**
+   * One call per heartbeat: records the instance (visible in listInstances for
+   * 3 × leaseMs after its last heartbeat) and extends every lease in `held`
+   * that is still this owner's. Returns the queues whose lease was lost.
+   */
+  heartbeat (instance: InstanceInfo, held: LeaseRef[], leaseMs: number): Promise<string[]>
+
+  /** Removes the instance record at once (graceful shutdown). */
+  removeInstance (id: string): Promise<void>
+
+  /**
+   * Housekeeping, safe to run from every instance: expired leases make their
+   * queues waiting again; retrying queues whose time has come become waiting;
+   * missing-handler queues whose handler is in `handlers` become waiting; old
+   * stats buckets and dead instance records are dropped. Signals a wake-up when
+   * it made anything runnable. Returns the earliest retry time still pending
+   * (so the caller can schedule a precise timer), or null.
+   */
+  sweep (handlers: string[]): Promise<{ recovered: number, promoted: number, unparked: number, nextRetryAt: number | null }>
+
+  /**
+   * Blocks up to `timeoutMs` for a wake-up signal (enqueue, release, sweep).
+   * RedisStore uses a dedicated connection for it. Resolves true when woken,
+   * false on timeout or when interrupted by close()/interruptWait().
+   */
+  waitForWork (timeoutMs: number): Promise<boolean>
+  /** Makes a pending waitForWork resolve now. */
+  interruptWait (): void
+
+  // Operator actions. Unknown queue or dead letter: FST_FIFO_NOT_FOUND. Action
+  // that does not apply to the current state: FST_FIFO_CONFLICT.
+
+  /** Stops new heads from starting. A running head finishes. Pausing a paused queue is a no-op. */
+  pause (queue: string): Promise<void>
+  /** Undoes pause; the queue becomes waiting again if it can run. */
+  resume (queue: string): Promise<void>
+  /** A halted head gets a fresh set of attempts and runs now; a retrying head runs now. Other states: conflict. */
+  retryHead (queue: string): Promise<void>
+  /** Moves the head to the dead letters with `reason` and lets the queue continue. A running head: conflict. Empty queue: conflict. */
+  skipHead (queue: string, reason: string): Promise<DeadLetter>
+  /** Appends a dead letter to the tail of its queue again (same id, attempts reset) and removes it from the dead letters. */
+  requeueDead (id: string): Promise<EnqueueResult>
+  deleteDead (id: string): Promise<void>
+
+  // Reads for the admin API.
+  overview (): Promise<Overview>
+  /** Sorted by urgency: halted first (oldest halt first), then by oldest head enqueuedAt, then name. */
+  listQueues (query: ListQueuesQuery): Promise<Page<QueueRow>>
+  getQueue (queue: string): Promise<QueueRow | null>
+  /** Pending tasks of a queue in order, head first. */
+  queueTasks (queue: string, offset: number, limit: number): Promise<Page<TaskRow>>
+  getTask (id: string): Promise<TaskRow | null>
+  /** Newest first. */
+  listDead (offset: number, limit: number): Promise<Page<DeadLetter>>
+  getDead (id: string): Promise<DeadLetter | null>
+  /** Live instances (heartbeat within 3 × leaseMs), newest heartbeat first. */
+  listInstances (): Promise<InstanceRow[]>
+}

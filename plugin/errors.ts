@@ -29,6 +29,13 @@ export const FST_FIFO_MISSING_HANDLER = createError('FST_FIFO_MISSING_HANDLER', 
  */
 export const FST_FIFO_UNRECOVERABLE = createError('FST_FIFO_UNRECOVERABLE', '%s', 500)
 
+/** The `dashboard.auth` hook refused an admin request without saying how (no statusCode of its own). */
+export const FST_FIFO_UNAUTHORIZED = createError('FST_FIFO_UNAUTHORIZED', 'dashboard.auth refused the request: %s', 401)
+/** An admin API request whose parameters, query or body do not match the route's schema. */
+export const FST_FIFO_INVALID_REQUEST = createError('FST_FIFO_INVALID_REQUEST', 'invalid admin API request: %s', 400)
+/** The store failed while answering an admin API request (details are in the server log, never in the response). */
+export const FST_FIFO_STORE_FAILED = createError('FST_FIFO_STORE_FAILED', 'the queue store could not answer: %s', 503)
+
 export const errors = {
   FST_FIFO_INVALID_OPTION,
   FST_FIFO_INVALID_ARGUMENT,
@@ -49,6 +56,9 @@ export const errors = {
   FST_FIFO_SHUTDOWN,
   FST_FIFO_MISSING_HANDLER,
   FST_FIFO_UNRECOVERABLE,
+  FST_FIFO_UNAUTHORIZED,
+  FST_FIFO_INVALID_REQUEST,
+  FST_FIFO_STORE_FAILED,
 }
 
 /** Renders any thrown value as one line of text that is safe to store and show. */

@@ -1,0 +1,28 @@
+/**
+ * Counters one instance's worker keeps for /fifo/metrics. Gauges (depths,
+ * halted queues, held leases, oldest head) come from the store at scrape time.
+ */
+export const DURATION_BUCKETS_MS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000]
+
+export class Metrics {
+  completed = 0
+  failed = 0
+  retried = 0
+  deadLettered = 0
+  halted = 0
+  fenced = 0
+  enqueued = 0
+  /** Cumulative counts per DURATION_BUCKETS_MS upper bound (ms), plus +Inf as the last entry. */
+  readonly durationBuckets: number[] = new Array(DURATION_BUCKETS_MS.length + 1).fill(0)
+  durationSumMs = 0
+  durationCount = 0
+
+  observeDuration (ms: number): void {
+    this.durationSumMs += ms
+    this.durationCount++
+    for (let i = 0; i < DURATION_BUCKETS_MS.length; i++) {
+      if (ms <= DURATION_BUCKETS_MS[i]) this.durationBuckets[i]++
+    }
+    this.durationBuckets[DURATION_BUCKETS_MS.length]++
+  }
+}

@@ -1,0 +1,244 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
+import { FST_FIFO_INVALID_OPTION } from './errors'
+import type { Store } from './store/store'
+
+export interface DashboardOptions {
+  /**
+   * Where the dashboard is served; the JSON API is under `<path>/api` and metrics at `<path>/metrics`.
+   * @default '/fifo'
+   */
+  path?: string
+  /**
+   * Runs on every dashboard, API and metrics request. Throw (an error with a
+   * statusCode) or send a reply (e.g. 401) to refuse. Without it the API is read-only.
+   * @example auth: async (request, reply) => { if (request.headers.authorization !== `Bearer ${token}`) reply.code(401).send({ error: 'no' }) }
+   */
+  auth?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> | unknown
+  /**
+   * Refuse every action (pause, resume, retry, skip, requeue, delete) even with `auth`.
+   * @default false
+   */
+  readOnly?: boolean
+  /**
+   * Show task arguments in the API and dashboard. Set false when they may hold personal data.
+   * @default true
+   */
+  showArgs?: boolean
+}
+
+export interface FifoOptions {
+  /**
+   * Redis to use: a URL, ioredis options, or an ioredis `Redis`/`Cluster` client
+   * (which the plugin duplicates for its blocking connection and never closes).
+   * Without it, an in-process memory store is used: single process, not durable.
+   */
+  redis?: string | RedisOptions | Redis | Cluster
+  /**
+   * A Store implementation of your own (advanced; see plugin/store/store.ts). Overrides `redis`.
+   */
+  store?: Store
+  /**
+   * Key namespace. All keys share the hash tag `{prefix}`.
+   * @default 'fifo'
+   */
+  prefix?: string
+  /**
+   * Queues this instance runs at once.
+   * @default 8
+   */
+  concurrency?: number
+  /**
+   * Lease length: how long a crashed instance keeps its queues. Heartbeat runs every leaseMs / 3.
+   * @default 15000
+   */
+  leaseMs?: number
+  /**
+   * How often each instance sweeps for expired leases and due retries.
+   * @default 1000
+   */
+  sweepMs?: number
+  /**
+   * Fairness: tasks an instance runs from one queue before giving it back.
+   * @default 50
+   */
+  burst?: number
+  /**
+   * How long close waits for running handlers before aborting them.
+   * @default 10000
+   */
+  closeTimeoutMs?: number
+  /**
+   * How long register waits for Redis to answer at startup.
+   * @default 10000
+   */
+  connectTimeoutMs?: number
+  /**
+   * How long an enqueue or any other store call may wait for Redis before it rejects.
+   * @default 5000
+   */
+  commandTimeoutMs?: number
+  /**
+   * Largest accepted arguments, in bytes of JSON.
+   * @default 524288
+   */
+  maxPayloadBytes?: number
+  /**
+   * Dead letters kept; the oldest are dropped beyond it.
+   * @default 10000
+   */
+  deadLetterLimit?: number
+  /**
+   * This instance's id as shown in the admin API.
+   * @default `${hostname}:${pid}:${random}`
+   */
+  instanceId?: string
+  /**
+   * Run workers in this instance. false makes an enqueue-only instance.
+   * @default true
+   */
+  worker?: boolean
+  /**
+   * The admin API and dashboard. false turns both off.
+   * @default { path: '/fifo', readOnly: false, showArgs: true }
+   */
+  dashboard?: false | DashboardOptions
+}
+
+export interface ResolvedDashboard {
+  path: string
+  auth: DashboardOptions['auth'] | null
+  readOnly: boolean
+  showArgs: boolean
+}
+
+export interface ResolvedOptions {
+  redis: FifoOptions['redis']
+  store: Store | null
+  prefix: string
+  concurrency: number
+  leaseMs: number
+  sweepMs: number
+  burst: number
+  closeTimeoutMs: number
+  connectTimeoutMs: number
+  commandTimeoutMs: number
+  maxPayloadBytes: number
+  deadLetterLimit: number
+  instanceId: string | null
+  worker: boolean
+  dashboard: ResolvedDashboard | null
+}
+
+const KNOWN = new Set(['redis', 'store', 'prefix', 'concurrency', 'leaseMs', 'sweepMs', 'burst', 'closeTimeoutMs',
+  'connectTimeoutMs', 'commandTimeoutMs', 'maxPayloadBytes', 'deadLetterLimit', 'instanceId', 'worker', 'dashboard'])
+const KNOWN_DASHBOARD = new Set(['path', 'auth', 'readOnly', 'showArgs'])
+
+/** Shows a user's value in an error message: its JSON (cut short) and its type. */
+export function show (value: unknown): string {
+  let text: string
+  try {
+    text = typeof value === 'function' ? `function ${value.name || '(anonymous)'}` : typeof value === 'bigint' ? `${value}n` : typeof value === 'symbol' ? value.toString() : JSON.stringify(value) ?? String(value)
+  } catch {
+    text = Object.prototype.toString.call(value)
+  }
+  if (text.length > 80) text = text.slice(0, 77) + '...'
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
+  return `${text} (${type})`
+}
+
+function int (opts: Record<string, unknown>, name: string, dflt: number, min: number, max: number, unit: string): number {
+  const value = opts[name]
+  if (value === undefined) return dflt
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new FST_FIFO_INVALID_OPTION(name, `must be a whole number of ${unit} from ${min} to ${max}, got ${show(value)}`)
+  }
+  return value
+}
+
+function bool (opts: Record<string, unknown>, name: string, dflt: boolean, label = name): boolean {
+  const value = opts[name]
+  if (value === undefined) return dflt
+  if (typeof value !== 'boolean') throw new FST_FIFO_INVALID_OPTION(label, `must be true or false, got ${show(value)}`)
+  return value
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/
+
+export function resolveOptions (input: unknown): ResolvedOptions {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new FST_FIFO_INVALID_OPTION('options', `must be an object, got ${show(input)}`)
+  }
+  const opts = input as Record<string, unknown>
+  for (const key of Object.keys(opts)) {
+    if (!KNOWN.has(key)) throw new FST_FIFO_INVALID_OPTION(key, `is not an option of fastify-fifo (known: ${[...KNOWN].join(', ')})`)
+  }
+
+  const redis = opts.redis
+  if (redis !== undefined && typeof redis !== 'string' && (redis === null || typeof redis !== 'object')) {
+    throw new FST_FIFO_INVALID_OPTION('redis', `must be a redis:// URL, ioredis options or an ioredis client, got ${show(redis)}`)
+  }
+  if (typeof redis === 'string' && !/^rediss?:\/\//.test(redis)) {
+    // Never echo the value: it may hold a password.
+    throw new FST_FIFO_INVALID_OPTION('redis', 'must be a URL starting with redis:// or rediss://')
+  }
+  const store = opts.store
+  if (store !== undefined && (store === null || typeof store !== 'object' || typeof (store as Store).claim !== 'function')) {
+    throw new FST_FIFO_INVALID_OPTION('store', `must implement the Store contract, got ${show(store)}`)
+  }
+
+  const prefix = opts.prefix === undefined ? 'fifo' : opts.prefix
+  if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 64 || !/^[A-Za-z0-9_.:-]+$/.test(prefix)) {
+    throw new FST_FIFO_INVALID_OPTION('prefix', `must be 1-64 characters of letters, digits, _ . : -, got ${show(prefix)}`)
+  }
+
+  const leaseMs = int(opts, 'leaseMs', 15_000, 200, 3_600_000, 'milliseconds')
+  const instanceId = opts.instanceId
+  if (instanceId !== undefined && (typeof instanceId !== 'string' || instanceId.length === 0 || instanceId.length > 128 || CONTROL.test(instanceId))) {
+    throw new FST_FIFO_INVALID_OPTION('instanceId', `must be 1-128 characters without control characters, got ${show(instanceId)}`)
+  }
+
+  let dashboard: ResolvedDashboard | null = null
+  const d = opts.dashboard
+  if (d !== false) {
+    if (d !== undefined && (d === null || typeof d !== 'object' || Array.isArray(d))) {
+      throw new FST_FIFO_INVALID_OPTION('dashboard', `must be false or an object, got ${show(d)}`)
+    }
+    const dash = (d ?? {}) as Record<string, unknown>
+    for (const key of Object.keys(dash)) {
+      if (!KNOWN_DASHBOARD.has(key)) throw new FST_FIFO_INVALID_OPTION(`dashboard.${key}`, `is not a dashboard option (known: ${[...KNOWN_DASHBOARD].join(', ')})`)
+    }
+    const path = dash.path === undefined ? '/fifo' : dash.path
+    if (typeof path !== 'string' || !/^\/[A-Za-z0-9_\-./]*$/.test(path) || path.length > 200 || path.includes('//') || (path.length > 1 && path.endsWith('/'))) {
+      throw new FST_FIFO_INVALID_OPTION('dashboard.path', `must be a URL path like "/fifo" (no trailing slash), got ${show(path)}`)
+    }
+    if (dash.auth !== undefined && typeof dash.auth !== 'function') {
+      throw new FST_FIFO_INVALID_OPTION('dashboard.auth', `must be a function (request, reply), got ${show(dash.auth)}`)
+    }
+    dashboard = {
+      path,
+      auth: (dash.auth as DashboardOptions['auth']) ?? null,
+      readOnly: bool(dash, 'readOnly', false, 'dashboard.readOnly'),
+      showArgs: bool(dash, 'showArgs', true, 'dashboard.showArgs'),
+    }
+  }
+
+  return {
+    redis: redis as FifoOptions['redis'],
+    store: (store as Store | undefined) ?? null,
+    prefix,
+    concurrency: int(opts, 'concurrency', 8, 1, 1024, 'queues'),
+    leaseMs,
+    sweepMs: int(opts, 'sweepMs', 1000, 10, 600_000, 'milliseconds'),
+    burst: int(opts, 'burst', 50, 1, 1_000_000, 'tasks'),
+    closeTimeoutMs: int(opts, 'closeTimeoutMs', 10_000, 0, 3_600_000, 'milliseconds'),
+    connectTimeoutMs: int(opts, 'connectTimeoutMs', 10_000, 50, 600_000, 'milliseconds'),
+    commandTimeoutMs: int(opts, 'commandTimeoutMs', 5_000, 50, 600_000, 'milliseconds'),
+    maxPayloadBytes: int(opts, 'maxPayloadBytes', 512 * 1024, 64, 64 * 1024 * 1024, 'bytes'),
+    deadLetterLimit: int(opts, 'deadLetterLimit', 10_000, 1, 10_000_000, 'dead letters'),
+    instanceId: (instanceId as string | undefined) ?? null,
+    worker: bool(opts, 'worker', true),
+    dashboard,
+  }
+}

@@ -1,0 +1,285 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { FastifyBaseLogger } from 'fastify'
+import {
+  FST_FIFO_CLOSED, FST_FIFO_INVALID_CALL_OPTION, FST_FIFO_INVALID_DEFINITION, FST_FIFO_NOT_A_TASK,
+} from './errors'
+import { show } from './options'
+import type { Store } from './store/store'
+import { checkQueueName, isValidTaskName, serializeArgs } from './task'
+
+export interface BackoffOptions {
+  /** `fixed` waits delayMs every time; `exponential` waits delayMs × 2^(attempt−1), capped by maxDelayMs. */
+  type: 'fixed' | 'exponential'
+  delayMs: number
+  /** @default 30000 */
+  maxDelayMs?: number
+}
+
+export interface TaskOptions<A extends unknown[]> {
+  /** The queue: a fixed name, or a function of the call's arguments (e.g. per-order queues). */
+  queue: string | ((...args: A) => string)
+  /**
+   * Runs allowed before the task is exhausted (runs lost to a crash count too).
+   * @default 3
+   */
+  attempts?: number
+  /**
+   * Wait before a failed task is retried at the head of its queue. A number means fixed ms.
+   * @default { type: 'exponential', delayMs: 200, maxDelayMs: 30000 }
+   */
+  backoff?: number | BackoffOptions
+  /**
+   * When attempts are spent: `halt` stops the queue behind the task until an
+   * operator retries or skips it; `dead-letter` moves the task to the dead
+   * letters and lets the queue go on.
+   * @default 'halt'
+   */
+  onExhausted?: 'halt' | 'dead-letter'
+  /**
+   * A run that takes longer fails with FST_FIFO_TIMEOUT and its signal fires. 0 = no limit.
+   * @default 0
+   */
+  timeoutMs?: number
+}
+
+/** Options for one call, kept out of the handler's arguments. */
+export interface CallOptions {
+  /** Calls with the same dedupeId inside the window add one task; later calls get that task back. */
+  dedupeId?: string
+  /**
+   * The dedupe window.
+   * @default 300000 (five minutes, like SQS FIFO)
+   */
+  dedupeMs?: number
+  /** Correlates the task with a request: its id is on the task and in the handler's logger. */
+  requestId?: string
+}
+
+export interface EnqueuedTask {
+  id: string
+  queue: string
+  name: string
+  /** true when a dedupe hit returned an earlier task. */
+  duplicate: boolean
+}
+
+/** A defined task: calling it enqueues. */
+export interface Task<A extends unknown[] = unknown[]> {
+  (...args: A): Promise<EnqueuedTask>
+  readonly taskName: string
+  /** The same task with per-call options bound. */
+  with (options: CallOptions): Task<A>
+}
+
+export interface TaskContext {
+  id: string
+  queue: string
+  name: string
+  /** 1 on the first run. */
+  attempt: number
+  /** The task's `attempts` option. */
+  maxAttempts: number
+  enqueuedAt: number
+  requestId: string | null
+  /** Fires when the lease is lost, timeoutMs passes or shutdown runs out of time. */
+  signal: AbortSignal
+  /** A child logger carrying the task id, queue, attempt and request id. */
+  log: FastifyBaseLogger
+}
+
+export interface TaskDefinition {
+  name: string
+  queue: string | ((...args: unknown[]) => string)
+  attempts: number
+  backoff: Required<BackoffOptions>
+  onExhausted: 'halt' | 'dead-letter'
+  timeoutMs: number
+  handler: (...args: unknown[]) => unknown
+}
+
+const storage = new AsyncLocalStorage<TaskContext>()
+
+/** The context of the task this code runs in, or null outside a task handler. */
+export function taskContext (): TaskContext | null {
+  return storage.getStore() ?? null
+}
+
+export function runInContext<T> (ctx: TaskContext, fn: () => T): T {
+  return storage.run(ctx, fn)
+}
+
+const TASK = Symbol('fastify-fifo.task')
+interface TaskInternals { registry: Registry, def: TaskDefinition, call: CallOptions }
+
+function wholeNumber (task: string, name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new FST_FIFO_INVALID_DEFINITION(task, `option "${name}" must be a whole number from ${min} to ${max}, got ${show(value)}`)
+  }
+  return value
+}
+
+function checkBackoff (task: string, backoff: unknown): Required<BackoffOptions> {
+  if (backoff === undefined) return { type: 'exponential', delayMs: 200, maxDelayMs: 30_000 }
+  if (typeof backoff === 'number') {
+    const delayMs = wholeNumber(task, 'backoff', backoff, 0, 86_400_000)
+    return { type: 'fixed', delayMs, maxDelayMs: delayMs }
+  }
+  if (backoff === null || typeof backoff !== 'object') {
+    throw new FST_FIFO_INVALID_DEFINITION(task, `option "backoff" must be a number of ms or { type, delayMs, maxDelayMs }, got ${show(backoff)}`)
+  }
+  const b = backoff as Record<string, unknown>
+  if (b.type !== 'fixed' && b.type !== 'exponential') {
+    throw new FST_FIFO_INVALID_DEFINITION(task, `option "backoff.type" must be "fixed" or "exponential", got ${show(b.type)}`)
+  }
+  const delayMs = wholeNumber(task, 'backoff.delayMs', b.delayMs, 0, 86_400_000)
+  const maxDelayMs = b.maxDelayMs === undefined ? Math.max(30_000, delayMs) : wholeNumber(task, 'backoff.maxDelayMs', b.maxDelayMs, delayMs, 86_400_000)
+  return { type: b.type, delayMs, maxDelayMs }
+}
+
+export function backoffDelay (def: TaskDefinition, attempt: number): number {
+  const { type, delayMs, maxDelayMs } = def.backoff
+  if (type === 'fixed') return delayMs
+  return Math.min(maxDelayMs, delayMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30))
+}
+
+function checkCallOptions (options: unknown): CallOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new FST_FIFO_INVALID_CALL_OPTION('options', `must be an object, got ${show(options)}`)
+  }
+  const o = options as Record<string, unknown>
+  for (const key of Object.keys(o)) {
+    if (key !== 'dedupeId' && key !== 'dedupeMs' && key !== 'requestId') {
+      throw new FST_FIFO_INVALID_CALL_OPTION(key, 'is not a call option (known: dedupeId, dedupeMs, requestId)')
+    }
+  }
+  if (o.dedupeId !== undefined && (typeof o.dedupeId !== 'string' || !isValidTaskName(o.dedupeId) || o.dedupeId.length > 128)) {
+    throw new FST_FIFO_INVALID_CALL_OPTION('dedupeId', `must be 1-128 characters without control characters, got ${show(o.dedupeId)}`)
+  }
+  if (o.dedupeMs !== undefined && (typeof o.dedupeMs !== 'number' || !Number.isInteger(o.dedupeMs) || o.dedupeMs < 1 || o.dedupeMs > 7 * 86_400_000)) {
+    throw new FST_FIFO_INVALID_CALL_OPTION('dedupeMs', `must be a whole number of milliseconds from 1 to 604800000, got ${show(o.dedupeMs)}`)
+  }
+  if (o.dedupeMs !== undefined && o.dedupeId === undefined) {
+    throw new FST_FIFO_INVALID_CALL_OPTION('dedupeMs', 'needs a dedupeId')
+  }
+  if (o.requestId !== undefined && typeof o.requestId !== 'string') {
+    throw new FST_FIFO_INVALID_CALL_OPTION('requestId', `must be a string, got ${show(o.requestId)}`)
+  }
+  return o as CallOptions
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g
+
+export interface RegistryOptions {
+  store: () => Store
+  maxPayloadBytes: number
+  isClosed: () => boolean
+  onEnqueued: () => void
+}
+
+/** Holds the defined tasks of one app and turns calls into stored tasks. */
+export class Registry {
+  readonly #defs = new Map<string, TaskDefinition>()
+  readonly #opts: RegistryOptions
+  #sealed = false
+
+  constructor (opts: RegistryOptions) {
+    this.#opts = opts
+  }
+
+  get names (): string[] {
+    return [...this.#defs.keys()]
+  }
+
+  get (name: string): TaskDefinition | undefined {
+    return this.#defs.get(name)
+  }
+
+  /** After ready, the set of handlers is fixed: other instances rely on what this one advertises. */
+  seal (): void {
+    this.#sealed = true
+  }
+
+  define<A extends unknown[]> (name: string, options: TaskOptions<A>, handler: (...args: A) => unknown): Task<A> {
+    if (!isValidTaskName(name)) {
+      throw new FST_FIFO_INVALID_DEFINITION(String(name), `name must be 1-128 characters without control characters, got ${show(name)}`)
+    }
+    if (this.#sealed) throw new FST_FIFO_INVALID_DEFINITION(name, 'define() must be called before the app is ready')
+    if (this.#defs.has(name)) throw new FST_FIFO_INVALID_DEFINITION(name, 'a task with this name is already defined')
+    if (typeof handler !== 'function') throw new FST_FIFO_INVALID_DEFINITION(name, `handler must be a function, got ${show(handler)}`)
+    if (options === null || typeof options !== 'object') throw new FST_FIFO_INVALID_DEFINITION(name, `options must be an object, got ${show(options)}`)
+    const o = options as unknown as Record<string, unknown>
+    for (const key of Object.keys(o)) {
+      if (!['queue', 'attempts', 'backoff', 'onExhausted', 'timeoutMs'].includes(key)) {
+        throw new FST_FIFO_INVALID_DEFINITION(name, `"${key}" is not a task option (known: queue, attempts, backoff, onExhausted, timeoutMs)`)
+      }
+    }
+    const queue = o.queue
+    if (typeof queue === 'string') checkQueueName(queue, name)
+    else if (typeof queue !== 'function') {
+      throw new FST_FIFO_INVALID_DEFINITION(name, `option "queue" must be a queue name or a function of the arguments, got ${show(queue)}`)
+    }
+    const onExhausted = o.onExhausted ?? 'halt'
+    if (onExhausted !== 'halt' && onExhausted !== 'dead-letter') {
+      throw new FST_FIFO_INVALID_DEFINITION(name, `option "onExhausted" must be "halt" or "dead-letter", got ${show(onExhausted)}`)
+    }
+    const def: TaskDefinition = {
+      name,
+      queue: queue as TaskDefinition['queue'],
+      attempts: o.attempts === undefined ? 3 : wholeNumber(name, 'attempts', o.attempts, 1, 1000),
+      backoff: checkBackoff(name, o.backoff),
+      onExhausted,
+      timeoutMs: o.timeoutMs === undefined ? 0 : wholeNumber(name, 'timeoutMs', o.timeoutMs, 0, 86_400_000),
+      handler: handler as (...args: unknown[]) => unknown,
+    }
+    this.#defs.set(name, def)
+    return this.#makeTask<A>(def, {})
+  }
+
+  #makeTask<A extends unknown[]> (def: TaskDefinition, call: CallOptions): Task<A> {
+    const fn = (async (...args: A) => await this.enqueue(def, args, call)) as Task<A>
+    Object.defineProperty(fn, 'taskName', { value: def.name, enumerable: true })
+    Object.defineProperty(fn, 'name', { value: def.name })
+    Object.defineProperty(fn, 'with', {
+      value: (options: CallOptions) => this.#makeTask<A>(def, { ...call, ...checkCallOptions(options) }),
+    })
+    Object.defineProperty(fn, TASK, { value: { registry: this, def, call } satisfies TaskInternals })
+    return fn
+  }
+
+  /** Resolves a task function passed to `request.fifo.enqueue` to this registry's definition. */
+  unwrap (task: unknown): { def: TaskDefinition, call: CallOptions } {
+    const internals = typeof task === 'function' ? (task as unknown as Record<symbol, TaskInternals | undefined>)[TASK] : undefined
+    if (internals === undefined || internals.registry !== this) {
+      throw new FST_FIFO_NOT_A_TASK(typeof task === 'function' ? `function ${task.name || '(anonymous)'}` : show(task))
+    }
+    return { def: internals.def, call: internals.call }
+  }
+
+  async enqueue (def: TaskDefinition, args: unknown[], call: CallOptions): Promise<EnqueuedTask> {
+    if (this.#opts.isClosed()) throw new FST_FIFO_CLOSED(def.name)
+    const payload = serializeArgs(def.name, args, this.#opts.maxPayloadBytes)
+    let queue: unknown
+    if (typeof def.queue === 'string') {
+      queue = def.queue
+    } else {
+      try {
+        queue = def.queue(...args)
+      } catch (err) {
+        throw new FST_FIFO_INVALID_DEFINITION(def.name, `the queue function threw: ${(err as Error)?.message ?? String(err)}`)
+      }
+      checkQueueName(queue, def.name)
+    }
+    const requestId = call.requestId === undefined ? undefined : call.requestId.replace(CONTROL_ALL, '').slice(0, 128)
+    const result = await this.#opts.store().enqueue({
+      queue: queue as string,
+      name: def.name,
+      payload,
+      requestId,
+      dedupeId: call.dedupeId,
+      dedupeMs: call.dedupeId === undefined ? undefined : (call.dedupeMs ?? 300_000),
+    })
+    this.#opts.onEnqueued()
+    return { id: result.id, queue: result.queue, name: result.name, duplicate: result.duplicate }
+  }
+}

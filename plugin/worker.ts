@@ -1,0 +1,400 @@
+import type { FastifyBaseLogger } from 'fastify'
+import {
+  describeError, FST_FIFO_LEASE_LOST, FST_FIFO_SHUTDOWN, FST_FIFO_TIMEOUT,
+} from './errors'
+import type { Metrics } from './metrics'
+import { backoffDelay, runInContext, type Registry, type TaskContext, type TaskDefinition } from './registry'
+import type { ClaimedTask, FailInput, InstanceInfo, LeaseRef, Store } from './store/store'
+import { parseArgs } from './task'
+
+export interface WorkerOptions {
+  store: Store
+  registry: Registry
+  log: FastifyBaseLogger
+  metrics: Metrics
+  instance: InstanceInfo
+  concurrency: number
+  leaseMs: number
+  sweepMs: number
+  burst: number
+  closeTimeoutMs: number
+}
+
+/** One queue this instance holds, with the run of its current head. */
+interface Hold {
+  lease: LeaseRef
+  task: ClaimedTask
+  controller: AbortController
+  /** Local time until which the store has confirmed the lease (last successful renewal + leaseMs). */
+  confirmedUntil: number
+  lost: boolean
+  done: Promise<void>
+}
+
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Runs the queues inside the server: one claim loop fills up to `concurrency`
+ * holds; each hold runs its queue's heads one after another (the store hands
+ * the next head back with each completion) until the queue is empty, the
+ * fairness burst is spent, or the instance closes.
+ */
+export class Worker {
+  readonly #o: WorkerOptions
+  readonly #holds = new Map<string, Hold>()
+  #claiming = false
+  #closing = false
+  #loop: Promise<void> | null = null
+  #slotFreed: (() => void) | null = null
+  #heartbeatTimer: NodeJS.Timeout | null = null
+  #sweepTimer: NodeJS.Timeout | null = null
+  #retryTimers = new Set<NodeJS.Timeout>()
+  #closePromise: Promise<void> | null = null
+  #storeDown = false
+  readonly #missingLogged = new Set<string>()
+
+  constructor (options: WorkerOptions) {
+    this.#o = options
+  }
+
+  get heldLeases (): number {
+    return this.#holds.size
+  }
+
+  start (): void {
+    if (this.#claiming || this.#closing) return
+    this.#claiming = true
+    const beatMs = Math.max(50, Math.floor(this.#o.leaseMs / 3))
+    this.#heartbeatTimer = setInterval(() => { this.#background(this.#heartbeat()) }, beatMs)
+    this.#sweepTimer = setInterval(() => { this.#background(this.#sweep()) }, this.#o.sweepMs)
+    this.#background(this.#heartbeat())
+    this.#background(this.#sweep())
+    this.#loop = this.#claimLoop()
+  }
+
+  /** preClose: take no new queues. Running heads go on. */
+  stopClaiming (): void {
+    this.#claiming = false
+    this.#o.store.interruptWait()
+    this.#wakeLoop()
+  }
+
+  /** onClose: wait for running heads up to closeTimeoutMs, abort the rest, hand every queue back. */
+  async close (): Promise<void> {
+    this.#closePromise ??= this.#close()
+    return await this.#closePromise
+  }
+
+  async #close (): Promise<void> {
+    this.stopClaiming()
+    this.#closing = true
+    await this.#loop
+    const running = [...this.#holds.values()]
+    if (running.length > 0) {
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), this.#o.closeTimeoutMs) })
+      const result = await Promise.race([Promise.allSettled(running.map((h) => h.done)), timedOut])
+      clearTimeout(timer)
+      if (result === 'timeout') {
+        const left = [...this.#holds.values()]
+        this.#o.log.warn({ queues: left.map((h) => h.lease.queue) }, 'fastify-fifo: closeTimeoutMs passed; aborting running tasks and handing their queues over')
+        await Promise.allSettled(left.map(async (h) => {
+          h.lost = true
+          h.controller.abort(new FST_FIFO_SHUTDOWN(h.task.name, h.task.id, this.#o.closeTimeoutMs))
+          this.#holds.delete(h.lease.queue)
+          // The head started, so its attempt stays counted.
+          await this.#o.store.release(h.lease, true)
+        }))
+      }
+    }
+    if (this.#heartbeatTimer !== null) clearInterval(this.#heartbeatTimer)
+    if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer)
+    for (const t of this.#retryTimers) clearTimeout(t)
+    this.#retryTimers.clear()
+    try {
+      await this.#o.store.removeInstance(this.#o.instance.id)
+    } catch (err) {
+      this.#o.log.warn({ err: describeError(err) }, 'fastify-fifo: could not remove the instance record')
+    }
+  }
+
+  #background (work: Promise<void>): void {
+    work.catch((err) => this.#o.log.error({ err: describeError(err) }, 'fastify-fifo: unexpected error in a background task'))
+  }
+
+  #wakeLoop (): void {
+    const wake = this.#slotFreed
+    this.#slotFreed = null
+    wake?.()
+  }
+
+  async #claimLoop (): Promise<void> {
+    const idleWaitMs = Math.min(5000, Math.max(100, this.#o.sweepMs))
+    let failures = 0
+    while (this.#claiming) {
+      if (this.#holds.size >= this.#o.concurrency) {
+        await new Promise<void>((resolve) => { this.#slotFreed = resolve })
+        continue
+      }
+      let claimed: ClaimedTask | null
+      try {
+        claimed = await this.#o.store.claim(this.#o.instance.id, this.#o.leaseMs)
+        failures = 0
+        this.#storeUp()
+      } catch (err) {
+        this.#storeFailed(err)
+        failures++
+        await sleep(Math.min(1000, 50 * 2 ** Math.min(failures, 5)))
+        continue
+      }
+      if (claimed !== null) {
+        if (!this.#claiming) {
+          // Closing began while the claim was in flight: give it straight back.
+          await this.#o.store.release({ queue: claimed.queue, token: claimed.token }, false).catch(() => {})
+          break
+        }
+        this.#hold(claimed)
+        continue
+      }
+      try {
+        await this.#o.store.waitForWork(idleWaitMs)
+      } catch (err) {
+        this.#storeFailed(err)
+        await sleep(250)
+      }
+    }
+  }
+
+  #storeFailed (err: unknown): void {
+    if (!this.#storeDown) {
+      this.#storeDown = true
+      this.#o.log.error({ err: describeError(err) }, 'fastify-fifo: store unavailable; workers wait and retry')
+    }
+  }
+
+  #storeUp (): void {
+    if (this.#storeDown) {
+      this.#storeDown = false
+      this.#o.log.info('fastify-fifo: store reachable again; workers resumed')
+    }
+  }
+
+  #hold (first: ClaimedTask): void {
+    const hold: Hold = {
+      lease: { queue: first.queue, token: first.token },
+      task: first,
+      controller: new AbortController(),
+      confirmedUntil: Date.now() + this.#o.leaseMs,
+      lost: false,
+      done: Promise.resolve(),
+    }
+    this.#holds.set(first.queue, hold)
+    hold.done = this.#runQueue(hold).catch((err) => {
+      this.#o.log.error({ err: describeError(err), queue: first.queue }, 'fastify-fifo: queue run ended with an unexpected error')
+    }).finally(() => {
+      if (this.#holds.get(first.queue) === hold) this.#holds.delete(first.queue)
+      this.#wakeLoop()
+    })
+  }
+
+  async #runQueue (hold: Hold): Promise<void> {
+    let ran = 0
+    while (true) {
+      const task = hold.task
+      const step = await this.#runHead(hold, task)
+      ran++
+      if (step === 'released' || hold.lost) return
+      const keep = ran < this.#o.burst && this.#claiming && !this.#closing
+      let next: ClaimedTask | null | 'fenced' | 'stop'
+      if (step === 'succeeded') {
+        next = await this.#settle(hold, async () => {
+          const r = await this.#o.store.complete(hold.lease, this.#o.instance.id, this.#o.leaseMs, keep)
+          return r.ok ? r.next : 'fenced'
+        })
+        if (next !== 'fenced' && next !== 'stop') this.#o.metrics.completed++
+      } else {
+        next = await this.#settle(hold, async () => {
+          const r = await this.#o.store.fail(hold.lease, step)
+          if (!r.ok) return 'fenced'
+          this.#afterFail(task, r.outcome, step.delayMs)
+          return null
+        })
+      }
+      if (next === 'fenced') {
+        this.#fenced(hold, task)
+        return
+      }
+      if (next === null || next === 'stop') return
+      hold.task = next
+      hold.controller = new AbortController()
+      hold.confirmedUntil = Date.now() + this.#o.leaseMs
+    }
+  }
+
+  #afterFail (task: ClaimedTask, outcome: 'retrying' | 'halted' | 'dead', delayMs: number): void {
+    const m = this.#o.metrics
+    m.failed++
+    if (outcome === 'retrying') {
+      m.retried++
+      // Promote the retry as soon as it is due rather than at the next sweep.
+      const timer = setTimeout(() => {
+        this.#retryTimers.delete(timer)
+        this.#background(this.#sweep())
+      }, delayMs + 5)
+      this.#retryTimers.add(timer)
+    } else if (outcome === 'halted') {
+      m.halted++
+      this.#o.log.error({ queue: task.queue, taskId: task.id, task: task.name, attempt: task.attempt }, 'fastify-fifo: task exhausted its attempts; queue halted until an operator retries or skips it')
+    } else {
+      m.deadLettered++
+      this.#o.log.warn({ queue: task.queue, taskId: task.id, task: task.name, attempt: task.attempt }, 'fastify-fifo: task moved to the dead letters')
+    }
+  }
+
+  #fenced (hold: Hold, task: ClaimedTask): void {
+    this.#o.metrics.fenced++
+    hold.lost = true
+    if (!hold.controller.signal.aborted) hold.controller.abort(new FST_FIFO_LEASE_LOST(task.queue, 'the store rejected this holder\'s token'))
+    this.#o.log.warn({ queue: task.queue, taskId: task.id, attempt: task.attempt }, 'fastify-fifo: lease lost; the store rejected this run\'s result and another instance runs the task')
+  }
+
+  /**
+   * Retries a settling call while the store is unreachable: the result of a run
+   * must not be dropped on a blip. Gives up when the lease is known lost (the
+   * next holder runs the task again) or shutdown has aborted the hold.
+   */
+  async #settle<T> (hold: Hold, call: () => Promise<T>): Promise<T | 'stop'> {
+    let failures = 0
+    while (true) {
+      try {
+        const result = await call()
+        this.#storeUp()
+        return result
+      } catch (err) {
+        this.#storeFailed(err)
+        failures++
+        if (hold.lost || (this.#closing && !this.#holds.has(hold.lease.queue))) return 'stop'
+        if (Date.now() > hold.confirmedUntil + this.#o.leaseMs) {
+          // Long past the lease: another instance owns the queue by now.
+          hold.lost = true
+          return 'stop'
+        }
+        await sleep(Math.min(1000, 25 * 2 ** Math.min(failures, 6)))
+      }
+    }
+  }
+
+  /** Runs one head. Returns 'succeeded', the failure to record, or 'released' when the hold ended without settling. */
+  async #runHead (hold: Hold, task: ClaimedTask): Promise<'succeeded' | 'released' | FailInput> {
+    if (task.corrupt !== undefined) {
+      return { error: `FST_FIFO_CORRUPT_TASK: ${task.corrupt}`, maxAttempts: 1, delayMs: 0, onExhausted: 'dead-letter', deadLetterNow: true }
+    }
+    const def = this.#o.registry.get(task.name)
+    if (def === undefined) {
+      if (!this.#missingLogged.has(task.name)) {
+        this.#missingLogged.add(task.name)
+        this.#o.log.warn({ queue: task.queue, task: task.name }, 'fastify-fifo: no handler with this name here; the queue waits for an instance that has it')
+      }
+      await this.#settle(hold, async () => await this.#o.store.park(hold.lease, task.name))
+      return 'released'
+    }
+    let args: unknown[]
+    try {
+      args = parseArgs(task.payload)
+    } catch (err) {
+      return { error: `FST_FIFO_CORRUPT_TASK: ${(err as Error).message}`, maxAttempts: 1, delayMs: 0, onExhausted: 'dead-letter', deadLetterNow: true }
+    }
+    if (task.attempt > def.attempts) {
+      // Earlier runs were lost (crash or lease loss) and used up the attempts.
+      return this.#failure(def, task, `attempt ${task.attempt} exceeds attempts (${def.attempts}): earlier runs were lost to a crash or a lost lease${task.lastError === undefined ? '' : `; last error: ${task.lastError}`}`, false)
+    }
+    return await this.#invoke(hold, def, task, args)
+  }
+
+  async #invoke (hold: Hold, def: TaskDefinition, task: ClaimedTask, args: unknown[]): Promise<'succeeded' | FailInput> {
+    const signal = hold.controller.signal
+    const log = this.#o.log.child({ taskId: task.id, queue: task.queue, task: task.name, attempt: task.attempt, ...(task.requestId === undefined ? {} : { reqId: task.requestId }) })
+    const ctx: TaskContext = {
+      id: task.id,
+      queue: task.queue,
+      name: task.name,
+      attempt: task.attempt,
+      maxAttempts: def.attempts,
+      enqueuedAt: task.enqueuedAt,
+      requestId: task.requestId ?? null,
+      signal,
+      log,
+    }
+    let timer: NodeJS.Timeout | undefined
+    let onAbort: (() => void) | undefined
+    const started = performance.now()
+    try {
+      const run = Promise.resolve().then(() => runInContext(ctx, () => def.handler(...args)))
+      // The run ends when the handler settles or the signal fires (lease lost,
+      // timeout, shutdown): a handler that ignores its signal cannot hold the queue.
+      const aborted = new Promise<never>((resolve, reject) => {
+        onAbort = () => reject(signal.reason)
+        if (signal.aborted) onAbort()
+        else signal.addEventListener('abort', onAbort, { once: true })
+      })
+      aborted.catch(() => {})
+      run.catch(() => {})
+      if (def.timeoutMs > 0) {
+        timer = setTimeout(() => hold.controller.abort(new FST_FIFO_TIMEOUT(def.name, task.id, def.timeoutMs)), def.timeoutMs)
+      }
+      await Promise.race([run, aborted])
+      return 'succeeded'
+    } catch (err) {
+      if (hold.lost) return { error: describeError(err), maxAttempts: def.attempts, delayMs: 0, onExhausted: def.onExhausted }
+      const unrecoverable = (err as { code?: unknown } | null)?.code === 'FST_FIFO_UNRECOVERABLE'
+      log.warn({ err: describeError(err) }, unrecoverable ? 'fastify-fifo: task failed unrecoverably' : 'fastify-fifo: task failed')
+      return this.#failure(def, task, describeError(err), unrecoverable)
+    } finally {
+      clearTimeout(timer)
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+      this.#o.metrics.observeDuration(performance.now() - started)
+    }
+  }
+
+  #failure (def: TaskDefinition, task: ClaimedTask, error: string, deadLetterNow: boolean): FailInput {
+    return { error, maxAttempts: def.attempts, delayMs: backoffDelay(def, task.attempt), onExhausted: def.onExhausted, deadLetterNow }
+  }
+
+  async #heartbeat (): Promise<void> {
+    const holds = [...this.#holds.values()].filter((h) => !h.lost)
+    const sentAt = Date.now()
+    try {
+      const lost = await this.#o.store.heartbeat(
+        { ...this.#o.instance, handlers: this.#o.registry.names },
+        holds.map((h) => h.lease),
+        this.#o.leaseMs
+      )
+      this.#storeUp()
+      const lostSet = new Set(lost)
+      for (const h of holds) {
+        if (lostSet.has(h.lease.queue) && h.lease.token === this.#holds.get(h.lease.queue)?.lease.token) {
+          this.#fenced(h, h.task)
+        } else {
+          h.confirmedUntil = sentAt + this.#o.leaseMs
+        }
+      }
+    } catch (err) {
+      this.#storeFailed(err)
+    }
+    // A lease the store has not confirmed in time may belong to someone else now.
+    const now = Date.now()
+    for (const h of this.#holds.values()) {
+      if (!h.lost && now > h.confirmedUntil) this.#fenced(h, h.task)
+    }
+  }
+
+  async #sweep (): Promise<void> {
+    if (this.#closing) return
+    try {
+      await this.#o.store.sweep(this.#o.registry.names)
+      this.#storeUp()
+    } catch (err) {
+      this.#storeFailed(err)
+    }
+  }
+}

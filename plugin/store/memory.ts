@@ -1,0 +1,311 @@
+import { FST_FIFO_CONFLICT, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../errors'
+import type {
+  ClaimedTask, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow,
+  LeaseRef, ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow,
+} from './store'
+import * as reads from './memory/reads'
+import { claimedTask, deadLetter, queueState } from './memory/records'
+import { MemoryState } from './memory/state'
+
+export interface MemoryStoreOptions {
+  /**
+   * Dead letters kept; the oldest is dropped beyond it.
+   * @default 10000
+   */
+  deadLetterLimit?: number
+  /**
+   * The store's clock, ms since epoch. Lease expiry, retry times, stats buckets,
+   * dedupe windows and instance liveness all read it; tests pass one they control.
+   * (waitForWork's timeout is a real timer: nothing can block on a fake clock.)
+   * @default Date.now
+   */
+  now?: () => number
+}
+
+/** Window used when a dedupeId comes without dedupeMs (the registry always sends both). */
+const DEFAULT_DEDUPE_MS = 300_000
+
+/**
+ * The Store contract in one process: the same semantics as RedisStore, nothing
+ * durable. Used when the plugin gets no `redis` option, and in users' tests.
+ * Every method changes plain maps synchronously (so each is atomic, like a Lua
+ * script) and returns fresh objects, so no caller can reach a stored record.
+ */
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const
+  readonly #state: MemoryState
+
+  constructor (options: MemoryStoreOptions = {}) {
+    const limit = options.deadLetterLimit ?? 10_000
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
+      throw new FST_FIFO_INVALID_OPTION('deadLetterLimit', `must be a whole number ≥ 1, got ${String(limit)} (${typeof limit})`)
+    }
+    const now = options.now ?? Date.now
+    if (typeof now !== 'function') throw new FST_FIFO_INVALID_OPTION('now', `must be a function returning ms since epoch, got ${typeof now}`)
+    this.#state = new MemoryState(now, limit)
+  }
+
+  async connect (): Promise<void> {}
+
+  async close (): Promise<void> {
+    this.#state.wake.close()
+  }
+
+  async enqueue (task: NewTask): Promise<EnqueueResult> {
+    const s = this.#state
+    const now = s.now()
+    if (task.dedupeId !== undefined) {
+      const hit = s.dedupe.get(task.dedupeId)
+      if (hit !== undefined && hit.expiresAt > now) return { ...hit.result, duplicate: true }
+    }
+    const id = (++s.lastTaskId).toString(36)
+    s.append({ id, queue: task.queue, name: task.name, payload: task.payload, enqueuedAt: now, requestId: task.requestId ?? null, attempts: 0, lastError: null, seq: 0 })
+    if (task.dedupeId !== undefined) {
+      // Delete first so the map stays in enqueue order and sweep can prune from the front.
+      s.dedupe.delete(task.dedupeId)
+      s.dedupe.set(task.dedupeId, { result: { id, queue: task.queue, name: task.name }, expiresAt: now + (task.dedupeMs ?? DEFAULT_DEDUPE_MS) })
+    }
+    return { id, queue: task.queue, name: task.name, duplicate: false }
+  }
+
+  async claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
+    const s = this.#state
+    const name = s.ready.shift()
+    if (name === undefined) return null
+    const q = s.queue(name)
+    const head = s.head(q)
+    q.lease = { owner, token: String(++s.lastToken), expiresAt: s.now() + leaseMs }
+    s.held.add(name)
+    head.attempts++
+    return claimedTask(head, q.lease)
+  }
+
+  async complete (lease: LeaseRef, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult> {
+    const s = this.#state
+    const q = s.leased(lease)
+    if (q === null) return { ok: false, fenced: true }
+    const now = s.now()
+    s.dropHead(q)
+    s.stats.completed(now)
+    if (keep && q.ids.length > 0 && !q.paused) {
+      q.lease = { owner, token: lease.token, expiresAt: now + leaseMs }
+      const next = s.head(q)
+      next.attempts++
+      return { ok: true, next: claimedTask(next, q.lease) }
+    }
+    s.unlease(q)
+    // Back of the line: a queue that ran its burst lets the others have a turn (G7).
+    s.reschedule(q, 'back')
+    return { ok: true, next: null }
+  }
+
+  async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {
+    const s = this.#state
+    const q = s.leased(lease)
+    if (q === null) return { ok: false, fenced: true }
+    const now = s.now()
+    const head = s.head(q)
+    head.lastError = input.error
+    s.stats.failed(now)
+    s.unlease(q)
+    const exhausted = head.attempts >= input.maxAttempts
+    let result: FailResult
+    if (input.deadLetterNow === true || (exhausted && input.onExhausted === 'dead-letter')) {
+      s.deadLetterHead(q, input.error)
+      result = { ok: true, outcome: 'dead' }
+    } else if (exhausted) {
+      q.haltedAt = now
+      result = { ok: true, outcome: 'halted' }
+    } else {
+      q.retryAt = now + Math.max(0, input.delayMs)
+      s.retrying.add(q.name)
+      result = { ok: true, outcome: 'retrying', retryAt: q.retryAt }
+    }
+    s.reschedule(q, 'back')
+    return result
+  }
+
+  async release (lease: LeaseRef, keepAttempt: boolean): Promise<boolean> {
+    const s = this.#state
+    const q = s.leased(lease)
+    if (q === null) return false
+    if (!keepAttempt) s.uncountAttempt(q)
+    s.unlease(q)
+    s.reschedule(q, 'front')
+    return true
+  }
+
+  async park (lease: LeaseRef, handler: string): Promise<boolean> {
+    const s = this.#state
+    const q = s.leased(lease)
+    if (q === null) return false
+    s.uncountAttempt(q)
+    s.unlease(q)
+    q.missingHandler = handler
+    s.parked.add(q.name)
+    s.reschedule(q, 'back')
+    return true
+  }
+
+  async heartbeat (instance: InstanceInfo, held: LeaseRef[], leaseMs: number): Promise<string[]> {
+    const s = this.#state
+    const now = s.now()
+    s.instances.set(instance.id, { info: { ...instance, handlers: [...instance.handlers] }, lastHeartbeatAt: now, ttlMs: 3 * leaseMs })
+    const lost: string[] = []
+    for (const ref of held) {
+      const lease = s.leased(ref)?.lease
+      if (lease == null) lost.push(ref.queue)
+      else lease.expiresAt = now + leaseMs
+    }
+    return lost
+  }
+
+  async removeInstance (id: string): Promise<void> {
+    this.#state.instances.delete(id)
+  }
+
+  async sweep (handlers: string[]): Promise<{ recovered: number, promoted: number, unparked: number, nextRetryAt: number | null }> {
+    const s = this.#state
+    const now = s.now()
+    let recovered = 0
+    let promoted = 0
+    let unparked = 0
+    for (const name of [...s.held]) {
+      const q = s.queue(name)
+      if (q.lease !== null && q.lease.expiresAt <= now) {
+        recovered++
+        s.unlease(q)
+        s.reschedule(q, 'back')
+      }
+    }
+    let nextRetryAt: number | null = null
+    for (const name of [...s.retrying]) {
+      const q = s.queue(name)
+      const retryAt = q.retryAt ?? now
+      if (retryAt <= now) {
+        promoted++
+        q.retryAt = null
+        s.retrying.delete(name)
+        s.reschedule(q, 'back')
+      } else if (nextRetryAt === null || retryAt < nextRetryAt) {
+        nextRetryAt = retryAt
+      }
+    }
+    const available = new Set(handlers)
+    for (const name of [...s.parked]) {
+      const q = s.queue(name)
+      if (q.missingHandler !== null && available.has(q.missingHandler)) {
+        unparked++
+        q.missingHandler = null
+        s.parked.delete(name)
+        s.reschedule(q, 'back')
+      }
+    }
+    s.stats.prune(now)
+    for (const [id, record] of s.instances) {
+      if (record.lastHeartbeatAt + record.ttlMs <= now) s.instances.delete(id)
+    }
+    for (const [dedupeId, entry] of s.dedupe) {
+      if (entry.expiresAt > now) break
+      s.dedupe.delete(dedupeId)
+    }
+    return { recovered, promoted, unparked, nextRetryAt }
+  }
+
+  async waitForWork (timeoutMs: number): Promise<boolean> {
+    return await this.#state.wake.wait(timeoutMs)
+  }
+
+  interruptWait (): void {
+    this.#state.wake.interrupt()
+  }
+
+  async pause (queue: string): Promise<void> {
+    const s = this.#state
+    const q = s.existing(queue)
+    q.paused = true
+    s.ready.delete(q.name)
+  }
+
+  async resume (queue: string): Promise<void> {
+    const s = this.#state
+    const q = s.existing(queue)
+    if (!q.paused) return
+    q.paused = false
+    s.reschedule(q, 'back')
+  }
+
+  async retryHead (queue: string): Promise<void> {
+    const s = this.#state
+    const q = s.existing(queue)
+    const state = queueState(q)
+    if (state === 'halted') {
+      q.haltedAt = null
+      s.head(q).attempts = 0
+    } else if (state === 'retrying') {
+      q.retryAt = null
+      s.retrying.delete(q.name)
+    } else {
+      throw new FST_FIFO_CONFLICT(`queue ${JSON.stringify(queue)} is ${state}: only a halted or retrying head can be retried`)
+    }
+    // "Runs now": ahead of the queues already waiting.
+    s.reschedule(q, 'front')
+  }
+
+  async skipHead (queue: string, reason: string): Promise<DeadLetter> {
+    const s = this.#state
+    const q = s.existing(queue)
+    if (q.lease !== null) {
+      throw new FST_FIFO_CONFLICT(`queue ${JSON.stringify(queue)} is running its head: pause it and skip once the head has settled`)
+    }
+    if (q.ids.length === 0) throw new FST_FIFO_CONFLICT(`queue ${JSON.stringify(queue)} is empty: there is no head to skip`)
+    const dead = s.deadLetterHead(q, reason)
+    s.reschedule(q, 'back')
+    return deadLetter(dead)
+  }
+
+  async requeueDead (id: string): Promise<EnqueueResult> {
+    const s = this.#state
+    const dead = s.dead.get(id)
+    if (dead === undefined) throw new FST_FIFO_NOT_FOUND(`dead letter ${JSON.stringify(id)} does not exist`)
+    s.dead.delete(id)
+    s.append({ id, queue: dead.queue, name: dead.name, payload: dead.payload, enqueuedAt: dead.enqueuedAt, requestId: dead.requestId, attempts: 0, lastError: null, seq: 0 })
+    return { id, queue: dead.queue, name: dead.name, duplicate: false }
+  }
+
+  async deleteDead (id: string): Promise<void> {
+    if (!this.#state.dead.delete(id)) throw new FST_FIFO_NOT_FOUND(`dead letter ${JSON.stringify(id)} does not exist`)
+  }
+
+  async overview (): Promise<Overview> {
+    return reads.overview(this.#state)
+  }
+
+  async listQueues (query: ListQueuesQuery): Promise<Page<QueueRow>> {
+    return reads.listQueues(this.#state, query)
+  }
+
+  async getQueue (queue: string): Promise<QueueRow | null> {
+    return reads.getQueue(this.#state, queue)
+  }
+
+  async queueTasks (queue: string, offset: number, limit: number): Promise<Page<TaskRow>> {
+    return reads.queueTasks(this.#state, queue, offset, limit)
+  }
+
+  async getTask (id: string): Promise<TaskRow | null> {
+    return reads.getTask(this.#state, id)
+  }
+
+  async listDead (offset: number, limit: number): Promise<Page<DeadLetter>> {
+    return reads.listDead(this.#state, offset, limit)
+  }
+
+  async getDead (id: string): Promise<DeadLetter | null> {
+    return reads.getDead(this.#state, id)
+  }
+
+  async listInstances (): Promise<InstanceRow[]> {
+    return reads.listInstances(this.#state)
+  }
+}

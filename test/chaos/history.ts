@@ -1,0 +1,229 @@
+import type { ChaosEvent, EndEvent } from './events'
+
+export type StampedSettle = Extract<ChaosEvent, { type: 'settle' }>
+export type FaultEvent = Extract<ChaosEvent, { type: 'proc' | 'redis' }>
+
+/**
+ * Turns a raw event list into runs, tasks and instance lifetimes — the facts
+ * the checker (checker.ts) reasons about. Pure.
+ */
+
+export interface Run {
+  inst: string
+  id: string
+  queue: string
+  seq: number
+  attempt: number
+  start: number
+  /** hr of the handler's end event, null when it never ended (its process died, or it is still running). */
+  end: number | null
+  outcome: EndEvent['outcome'] | null
+  aborts: Array<{ hr: number, reason: string }>
+  settles: StampedSettle[]
+  /** When the run stopped existing: its end, else its process's death, else +Infinity. */
+  effectiveEnd: number
+}
+
+export interface Task {
+  id: string
+  queue: string
+  seq: number
+  accepted: boolean
+  /** hr at which the enqueue call resolved, for accepted tasks. */
+  acceptedAt: number | null
+  runs: Run[]
+}
+
+export interface Instance {
+  inst: string
+  /** SIGKILL, crash or exit: the process is gone from here on. */
+  deathHr: number | null
+  deathBy: 'kill' | 'crash' | 'exit' | null
+  /** Closed intervals during which the process was frozen by SIGSTOP. */
+  stops: Array<[number, number]>
+  /** Graceful shutdown requested (SIGTERM / app.close()). */
+  termHr: number | null
+  leaseLost: Array<{ hr: number, queue: string }>
+}
+
+export interface History {
+  tasks: Map<string, Task>
+  /** queue → tasks in producer order (seq, then first start). */
+  queues: Map<string, Task[]>
+  instances: Map<string, Instance>
+  /** Every fault the runner logged, in order. */
+  faults: FaultEvent[]
+  rejectedEnqueues: number
+  /** (queue, seq) pairs that produced more than one task id. */
+  duplicateEnqueues: Array<{ queue: string, seq: number, ids: string[] }>
+  /** Runs that began with the same (instance, task, attempt) as an earlier run. */
+  repeatedRunKeys: number
+}
+
+function instance (map: Map<string, Instance>, inst: string): Instance {
+  let found = map.get(inst)
+  if (found === undefined) {
+    found = { inst, deathHr: null, deathBy: null, stops: [], termHr: null, leaseLost: [] }
+    map.set(inst, found)
+  }
+  return found
+}
+
+export function buildHistory (events: readonly ChaosEvent[]): History {
+  const sorted = [...events].sort((a, b) => a.hr - b.hr)
+  const tasks = new Map<string, Task>()
+  const instances = new Map<string, Instance>()
+  const faults: FaultEvent[] = []
+  const openRuns = new Map<string, Run>()
+  let rejectedEnqueues = 0
+  let repeatedRunKeys = 0
+
+  const task = (id: string, queue: string, seq: number): Task => {
+    let found = tasks.get(id)
+    if (found === undefined) {
+      found = { id, queue, seq, accepted: false, acceptedAt: null, runs: [] }
+      tasks.set(id, found)
+    }
+    return found
+  }
+  const runKey = (inst: string, id: string, attempt: number): string => `${inst}\u0000${id}\u0000${attempt}`
+  const pendingStops = new Map<string, number>()
+
+  for (const e of sorted) {
+    switch (e.type) {
+      case 'enqueue':
+        if (e.ok) {
+          const t = task(e.id, e.queue, e.seq)
+          t.accepted = true
+          t.acceptedAt = e.hr
+        } else {
+          rejectedEnqueues++
+        }
+        break
+      case 'start': {
+        const key = runKey(e.src, e.id, e.attempt)
+        if (openRuns.has(key)) repeatedRunKeys++
+        const run: Run = { inst: e.src, id: e.id, queue: e.queue, seq: e.seq, attempt: e.attempt, start: e.hr, end: null, outcome: null, aborts: [], settles: [], effectiveEnd: Infinity }
+        openRuns.set(key, run)
+        task(e.id, e.queue, e.seq).runs.push(run)
+        instance(instances, e.src)
+        break
+      }
+      case 'end': {
+        const run = openRuns.get(runKey(e.src, e.id, e.attempt))
+        if (run !== undefined && run.end === null) {
+          run.end = e.hr
+          run.outcome = e.outcome
+        }
+        break
+      }
+      case 'abort': {
+        const run = openRuns.get(runKey(e.src, e.id, e.attempt))
+        run?.aborts.push({ hr: e.hr, reason: e.reason })
+        break
+      }
+      case 'settle': {
+        const run = openRuns.get(runKey(e.src, e.id, e.attempt))
+        run?.settles.push(e)
+        break
+      }
+      case 'lease-lost':
+        instance(instances, e.src).leaseLost.push({ hr: e.hr, queue: e.queue })
+        break
+      case 'proc': {
+        const inst = instance(instances, e.inst)
+        if (e.action === 'kill' || e.action === 'crash' || e.action === 'exit') {
+          if (inst.deathHr === null) {
+            inst.deathHr = e.hr
+            inst.deathBy = e.action
+          }
+          const stoppedAt = pendingStops.get(e.inst)
+          if (stoppedAt !== undefined) {
+            inst.stops.push([stoppedAt, e.hr])
+            pendingStops.delete(e.inst)
+          }
+        } else if (e.action === 'stop') {
+          pendingStops.set(e.inst, e.hr)
+        } else if (e.action === 'cont') {
+          const stoppedAt = pendingStops.get(e.inst)
+          if (stoppedAt !== undefined) {
+            inst.stops.push([stoppedAt, e.hr])
+            pendingStops.delete(e.inst)
+          }
+        } else if (e.action === 'term' && inst.termHr === null) {
+          inst.termHr = e.hr
+        }
+        if (e.action !== 'ready' && e.action !== 'spawn' && e.action !== 'exit') faults.push(e)
+        break
+      }
+      case 'redis':
+        faults.push(e)
+        break
+    }
+  }
+  for (const [inst, stoppedAt] of pendingStops) instance(instances, inst).stops.push([stoppedAt, Infinity])
+
+  for (const t of tasks.values()) {
+    for (const run of t.runs) {
+      const death = instances.get(run.inst)?.deathHr ?? null
+      run.effectiveEnd = run.end ?? (death !== null && death >= run.start ? death : Infinity)
+    }
+  }
+
+  const queues = new Map<string, Task[]>()
+  const bySeq = new Map<string, string[]>()
+  for (const t of tasks.values()) {
+    if (!t.accepted && t.runs.length === 0) continue
+    let list = queues.get(t.queue)
+    if (list === undefined) queues.set(t.queue, list = [])
+    list.push(t)
+    const k = `${t.queue}\u0000${t.seq}`
+    bySeq.set(k, [...(bySeq.get(k) ?? []), t.id])
+  }
+  const firstStart = (t: Task): number => t.runs.length === 0 ? Infinity : Math.min(...t.runs.map((r) => r.start))
+  for (const list of queues.values()) {
+    list.sort((a, b) => a.seq - b.seq || firstStart(a) - firstStart(b) || (a.id < b.id ? -1 : 1))
+  }
+  const duplicateEnqueues: History['duplicateEnqueues'] = []
+  for (const [k, ids] of bySeq) {
+    if (ids.length > 1) {
+      const [queue, seq] = k.split('\u0000')
+      duplicateEnqueues.push({ queue, seq: Number(seq), ids })
+    }
+  }
+
+  return { tasks, queues, instances, faults, rejectedEnqueues, duplicateEnqueues, repeatedRunKeys }
+}
+
+/**
+ * The stretches of time a run's handler could actually execute: from its
+ * start to its effective end, minus the times its process was frozen.
+ */
+export function activeIntervals (run: Run, inst: Instance | undefined): Array<[number, number]> {
+  let pieces: Array<[number, number]> = [[run.start, run.effectiveEnd]]
+  for (const [from, to] of inst?.stops ?? []) {
+    const next: Array<[number, number]> = []
+    for (const [a, b] of pieces) {
+      if (to <= a || from >= b) {
+        next.push([a, b])
+        continue
+      }
+      if (from > a) next.push([a, from])
+      if (to < b) next.push([to, b])
+    }
+    pieces = next
+  }
+  return pieces
+}
+
+/** The first moment both runs were executing at once, or null. */
+export function firstOverlap (a: Array<[number, number]>, b: Array<[number, number]>): number | null {
+  let best: number | null = null
+  for (const [a0, a1] of a) {
+    for (const [b0, b1] of b) {
+      const from = Math.max(a0, b0)
+      if (from < Math.min(a1, b1) && (best === null || from < best)) best = from
+    }
+  }
+  return best
+}

@@ -18,7 +18,7 @@ export interface Fifo {
    * Declares a task. Call the returned function to enqueue; the handler runs on
    * whichever instance takes the queue. Must be called before the app is ready.
    */
-  define<A extends unknown[]>(name: string, options: TaskOptions<A>, handler: (...args: A) => unknown): Task<A>
+  define<H extends (...args: never[]) => unknown>(name: string, options: TaskOptions<Parameters<H>>, handler: H): Task<Parameters<H>>
   /** Same as calling the task. */
   enqueue<A extends unknown[]>(task: Task<A>, ...args: A): Promise<EnqueuedTask>
   /** The store in use (reads and operator actions; see the Store contract). */
@@ -102,7 +102,7 @@ const plugin: FastifyPluginAsync<FifoOptions> = async (app: FastifyInstance, raw
   }
 
   const api: Fifo = {
-    define: (name, options, handler) => registry.define(name, options, handler),
+    define: (name, options, handler) => registry.define(name, options, handler as (...args: Parameters<typeof handler>) => unknown),
     enqueue: async (task, ...args) => await enqueue(task, args),
     store,
     storeKind: store.kind,
@@ -155,3 +155,5 @@ export type { Task, TaskOptions, TaskContext, CallOptions, EnqueuedTask, Backoff
 export type * from './store/store'
 export { MemoryStore } from './store/memory'
 export { RedisStore } from './store/redis/redis-store'
+export { task, bindTasks, taskOf } from './decorator'
+export type { TaskMethodOptions, TaskMethod, TaskMethodKeys } from './decorator'

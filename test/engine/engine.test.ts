@@ -1,6 +1,6 @@
 import '../helpers/guard'
 import t from 'tap'
-import { taskContext, MemoryStore } from '../../plugin'
+import { taskContext, MemoryStore, FST_FIFO_UNRECOVERABLE } from '../../plugin'
 import { backend, sleep, until, type StoreKind } from '../helpers/app'
 
 // The engine's behaviour through the public API, on both stores.
@@ -98,9 +98,9 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
         const q = await app.fifo.store.getQueue('halting')
         return q?.state === 'halted' ? q : null
       })
-      t.equal(halted.head?.id, bad.id)
-      t.match(halted.head?.lastError, /card declined/)
-      t.equal(halted.depth, 2)
+      t.equal(halted?.head?.id, bad.id)
+      t.match(halted?.head?.lastError, /card declined/)
+      t.equal(halted?.depth, 2)
       t.same(ran, [], 'nothing behind the halted head ran')
       const ov = await app.fifo.store.overview()
       t.equal(ov.halted, 1)
@@ -132,10 +132,7 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
       const runs: Record<string, number> = {}
       const job = app.fifo.define('dl', { queue: 'dlq', attempts: 2, backoff: 5, onExhausted: 'dead-letter' }, async (label: string) => {
         runs[label] = (runs[label] ?? 0) + 1
-        if (label === 'fatal') {
-          const { FST_FIFO_UNRECOVERABLE } = await import('../../plugin')
-          throw new FST_FIFO_UNRECOVERABLE('account closed')
-        }
+        if (label === 'fatal') throw new FST_FIFO_UNRECOVERABLE('account closed')
         if (label === 'bad' && fail) throw new Error('nope')
         ran.push(label)
       })

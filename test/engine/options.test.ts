@@ -20,14 +20,14 @@ t.test('bad options are refused at register, naming the option and the value', a
   ]
   for (const [opts, message] of cases) {
     const app = Fastify()
-    await t.rejects(app.register(fifo, opts as never).ready(), { code: 'FST_FIFO_INVALID_OPTION', message }, JSON.stringify(opts))
+    await t.rejects((async () => { await app.register(fifo, opts as never); await app.ready() })(), { code: 'FST_FIFO_INVALID_OPTION', message }, JSON.stringify(opts))
     await app.close()
   }
 })
 
 t.test('a bad Redis URL never echoes the URL (it may hold a password)', async (t) => {
   const app = Fastify()
-  const err = await app.register(fifo, { redis: 'http://user:hunter2@example' }).ready().catch((e: Error) => e)
+  const err = await (async () => { await app.register(fifo, { redis: 'http://user:hunter2@example' }); await app.ready() })().catch((e: Error) => e)
   t.match(err, { code: 'FST_FIFO_INVALID_OPTION' })
   t.notMatch((err as Error).message, /hunter2/)
   await app.close()

@@ -1,0 +1,261 @@
+/**
+ * One bench child process: runs one job for one system, driven by the runner
+ * over IPC (job → ready → go → result → stop). Every measured window runs in a
+ * fresh process, so systems never share a heap, a JIT or a connection.
+ */
+import Fastify from 'fastify'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { keyIndex, keyName, workMs, type ChildMessage, type ChildResult, type CpuUse, type Job, type MainMessage, type TaskRecords } from './lib/protocol'
+import { openSystem, type Instance } from './systems/types'
+
+const send = (msg: ChildMessage): void => { process.send?.(msg) }
+const now = (): number => Number(process.hrtime.bigint())
+
+function cpuSince (start: NodeJS.CpuUsage): CpuUse {
+  const d = process.cpuUsage(start)
+  return { userUs: d.user, systemUs: d.system }
+}
+
+let onGo: () => void = () => {}
+let onStop: () => void = () => {}
+const go = new Promise<void>((resolve) => { onGo = resolve })
+const stop = new Promise<void>((resolve) => { onStop = resolve })
+
+/** Runs `total` calls of `fn` with at most `inFlight` pending. */
+async function pool (total: number, inFlight: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0
+  const lane = async (): Promise<void> => {
+    while (next < total) await fn(next++)
+  }
+  await Promise.all(Array.from({ length: Math.min(inFlight, total) }, lane))
+}
+
+interface Running { run: () => Promise<ChildResult | null>, finish: () => Promise<ChildResult | null>, close: () => Promise<void> }
+
+async function drain (job: Extract<Job, { role: 'drain' }>): Promise<Running> {
+  const producer = await openSystem(job.system, { url: job.url, ns: job.ns, handler: null, slots: 1, ownedKeys: [] })
+  await pool(job.tasks, 100, async (i) => await producer.enqueue('serial', i))
+  await producer.close()
+  let expected = 0
+  let violations = 0
+  let done = 0
+  let finished: () => void = () => {}
+  const allDone = new Promise<void>((resolve) => { finished = resolve })
+  const consumer = await openSystem(job.system, {
+    url: job.url,
+    ns: job.ns,
+    slots: 1,
+    ownedKeys: ['serial'],
+    handler: (_key, seq) => {
+      if (seq !== expected) violations++
+      expected = seq + 1
+      if (++done === job.tasks) finished()
+    },
+  })
+  return {
+    async run () {
+      const cpu0 = process.cpuUsage()
+      const t0 = now()
+      await consumer.start()
+      await allDone
+      return { role: 'drain', tasks: job.tasks, ns: now() - t0, cpu: cpuSince(cpu0), violations }
+    },
+    async finish () { return null },
+    async close () { await consumer.close() },
+  }
+}
+
+async function enqueue (job: Extract<Job, { role: 'enqueue' }>): Promise<Running> {
+  const producer = await openSystem(job.system, { url: job.url, ns: job.ns, handler: null, slots: 1, ownedKeys: [] })
+  const call = async (i: number): Promise<void> => await producer.enqueue(keyName(i % job.keys), i)
+  // Warm-up: connections, script loads and the JIT, not measured.
+  await pool(job.warmup, job.inFlight, call)
+  return {
+    async run () {
+      const cpu0 = process.cpuUsage()
+      const t0 = now()
+      await pool(job.calls, job.inFlight, async (i) => await call(job.warmup + i))
+      return { role: 'enqueue', calls: job.calls, ns: now() - t0, cpu: cpuSince(cpu0) }
+    },
+    async finish () { return null },
+    async close () { await producer.close() },
+  }
+}
+
+async function pickup (job: Extract<Job, { role: 'pickup' }>): Promise<Running> {
+  let started: ((t: number) => void) | null = null
+  const instance = await openSystem(job.system, {
+    url: job.url,
+    ns: job.ns,
+    slots: 1,
+    ownedKeys: ['pickup'],
+    handler: () => {
+      const t = now()
+      started?.(t)
+      started = null
+    },
+  })
+  await instance.start()
+  const sample = async (i: number): Promise<number> => {
+    // Let the worker finish the previous task and go idle (blocked on its wake-up).
+    await sleep(5 + (i % 6))
+    const handlerStarted = new Promise<number>((resolve) => { started = resolve })
+    const t0 = now()
+    await instance.enqueue('pickup', i)
+    return ((await handlerStarted) - t0) / 1e6
+  }
+  for (let i = 0; i < job.warmup; i++) await sample(i)
+  return {
+    async run () {
+      const cpu0 = process.cpuUsage()
+      const latenciesMs: number[] = []
+      for (let i = 0; i < job.samples; i++) latenciesMs.push(await sample(job.warmup + i))
+      return { role: 'pickup', latenciesMs, cpu: cpuSince(cpu0) }
+    },
+    async finish () { return null },
+    async close () { await instance.close() },
+  }
+}
+
+async function fill (job: Extract<Job, { role: 'fill' }>): Promise<Running> {
+  const producer = await openSystem(job.system, { url: job.url, ns: job.ns, handler: null, slots: 1, ownedKeys: [], bullmqShared: job.bullmqShared })
+  return {
+    async run () {
+      const t0 = now()
+      // A key's tasks are enqueued one after another (each awaited), so every
+      // system stores them in order; keys proceed in parallel lanes.
+      if (job.shape === 'grouped') {
+        await pool(job.keyCount, 100, async (k) => {
+          for (let s = 0; s < job.perKey; s++) await producer.enqueue(keyName(k), s)
+        })
+      } else {
+        for (let s = 0; s < job.perKey; s++) {
+          await pool(job.keyCount, 100, async (k) => await producer.enqueue(keyName(k), s))
+        }
+      }
+      return { role: 'fill', tasks: job.keyCount * job.perKey, ns: now() - t0 }
+    },
+    async finish () { return null },
+    async close () { await producer.close() },
+  }
+}
+
+async function worker (job: Extract<Job, { role: 'worker' }>): Promise<Running> {
+  const records: TaskRecords = { key: [], seq: [], start: [], end: [] }
+  const ownedKeys: string[] = []
+  if (job.system === 'bullmq' && !job.bullmqShared) {
+    for (let k = job.index; k < job.keyCount; k += job.processes) ownedKeys.push(keyName(k))
+  }
+  const instance = await openSystem(job.system, {
+    url: job.url,
+    ns: job.ns,
+    slots: job.slots,
+    ownedKeys,
+    bullmqShared: job.bullmqShared,
+    handler: async (key, seq) => {
+      const start = now()
+      const k = keyIndex(key)
+      const ms = workMs(k, seq)
+      if (ms > 0) await sleep(ms)
+      records.key.push(k)
+      records.seq.push(seq)
+      records.start.push(start)
+      records.end.push(now())
+    },
+  })
+  let cpu0 = process.cpuUsage()
+  let progress: NodeJS.Timeout | undefined
+  return {
+    async run () {
+      cpu0 = process.cpuUsage()
+      let sent = -1
+      progress = setInterval(() => {
+        if (records.key.length !== sent) {
+          sent = records.key.length
+          send({ type: 'progress', done: sent })
+        }
+      }, 20)
+      await instance.start()
+      return null
+    },
+    async finish () {
+      clearInterval(progress)
+      return { role: 'worker', records, cpu: cpuSince(cpu0) }
+    },
+    async close () { await instance.close() },
+  }
+}
+
+async function memory (job: Extract<Job, { role: 'memory' }>): Promise<Running> {
+  const producer = await openSystem(job.system, { url: job.url, ns: job.ns, handler: null, slots: 1, ownedKeys: [] })
+  const note = 'n'.repeat(64)
+  // One task first, so per-queue structures are not counted per task.
+  await producer.enqueuePayload('orders', { orderId: 'o-0', qty: 0, note })
+  return {
+    async run () {
+      await pool(job.tasks, 100, async (i) => await producer.enqueuePayload('orders', { orderId: `o-${i + 1}`, qty: i + 1, note }))
+      return { role: 'memory', tasks: job.tasks }
+    },
+    async finish () { return null },
+    async close () { await producer.close() },
+  }
+}
+
+async function http (job: Extract<Job, { role: 'http' }>): Promise<Running & { port: number }> {
+  const app = Fastify({ logger: false })
+  const instance: Instance = await openSystem(job.system, { url: job.url, ns: job.ns, handler: null, slots: 1, ownedKeys: [], app })
+  let seq = 0
+  app.get('/plain', async () => ({ ok: true, seq: seq++ }))
+  app.get('/enqueue', async (request) => {
+    const s = seq++
+    await instance.enqueueFromRequest(request, keyName(s % job.keys), s)
+    return { ok: true, seq: s }
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  return {
+    port,
+    async run () { return null },
+    async finish () { return { role: 'http' } },
+    async close () {
+      await app.close()
+      await instance.close()
+    },
+  }
+}
+
+async function main (job: Job): Promise<void> {
+  let running: Running & { port?: number }
+  switch (job.role) {
+    case 'drain': running = await drain(job); break
+    case 'enqueue': running = await enqueue(job); break
+    case 'pickup': running = await pickup(job); break
+    case 'fill': running = await fill(job); break
+    case 'worker': running = await worker(job); break
+    case 'memory': running = await memory(job); break
+    case 'http': running = await http(job); break
+  }
+  send({ type: 'ready', port: running.port })
+  await go
+  const result = await running.run()
+  if (result !== null) send({ type: 'result', result })
+  await stop
+  const final = await running.finish()
+  if (final !== null) send({ type: 'result', result: final })
+  await running.close()
+}
+
+process.on('message', (msg: MainMessage) => {
+  if (msg.type === 'job') {
+    // Exit as soon as the job is closed: a peer's stray timer must not keep the child alive.
+    main(msg.job).then(() => process.exit(0), (err: unknown) => {
+      send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) })
+      setTimeout(() => process.exit(1), 100)
+    })
+  } else if (msg.type === 'go') {
+    onGo()
+  } else if (msg.type === 'stop') {
+    onStop()
+  }
+})

@@ -1,0 +1,44 @@
+import type { SystemName } from '../systems/types'
+
+/** What the bench runner asks a child process to do (one job per child). */
+export type Job =
+  | { role: 'drain', system: SystemName, url: string, ns: string, tasks: number }
+  | { role: 'enqueue', system: SystemName, url: string, ns: string, calls: number, inFlight: number, warmup: number, keys: number }
+  | { role: 'pickup', system: SystemName, url: string, ns: string, samples: number, warmup: number }
+  | { role: 'fill', system: SystemName, url: string, ns: string, keyCount: number, perKey: number, shape: Shape, bullmqShared: boolean }
+  | { role: 'worker', system: SystemName, url: string, ns: string, slots: number, keyCount: number, processes: number, index: number, bullmqShared: boolean }
+  | { role: 'memory', system: SystemName, url: string, ns: string, tasks: number }
+  | { role: 'http', system: SystemName, url: string, ns: string, keys: number }
+
+/** grouped: a key's tasks are enqueued together (a lane per key); round-robin: one task of every key in turn. */
+export type Shape = 'grouped' | 'round-robin'
+
+export interface CpuUse { userUs: number, systemUs: number }
+
+/** Per-task start/end times (process.hrtime, ns as numbers: one clock for every process on the machine). */
+export interface TaskRecords { key: number[], seq: number[], start: number[], end: number[] }
+
+export type ChildMessage =
+  | { type: 'ready', port?: number }
+  | { type: 'progress', done: number }
+  | { type: 'result', result: ChildResult }
+  | { type: 'error', message: string }
+
+export type ChildResult =
+  | { role: 'drain', tasks: number, ns: number, cpu: CpuUse, violations: number }
+  | { role: 'enqueue', calls: number, ns: number, cpu: CpuUse }
+  | { role: 'pickup', latenciesMs: number[], cpu: CpuUse }
+  | { role: 'fill', tasks: number, ns: number }
+  | { role: 'worker', records: TaskRecords, cpu: CpuUse }
+  | { role: 'memory', tasks: number }
+  | { role: 'http' }
+
+export type MainMessage = { type: 'job', job: Job } | { type: 'go' } | { type: 'stop' }
+
+/** Deterministic 0, 1 or 2 ms of "work" per task, the same for every system. */
+export function workMs (key: number, seq: number): number {
+  return (key * 31 + seq * 17) % 3
+}
+
+export const keyName = (i: number): string => `k${i}`
+export const keyIndex = (key: string): number => Number(key.slice(1))

@@ -1,0 +1,132 @@
+/**
+ * fastify-fifo side by side with BullMQ and GroupMQ, on a Redis this script
+ * starts itself on a free loopback port (never 6379), in interleaved rounds.
+ *
+ *   npm run bench                       full run (about 15 minutes)
+ *   npm run bench -- --quick            smaller counts, fewer rounds (under 3 minutes)
+ *   npm run bench -- --json FILE        also write every figure as JSON rows
+ *   npm run bench -- --only serial-drain,pickup-latency --systems fastify-fifo,bullmq --rounds 5
+ *
+ * See bench/README.md for what each scenario measures.
+ */
+import { writeFileSync, mkdirSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { dirname } from 'node:path'
+import { Bench, config, log } from './lib/context'
+import { parseInfo, startRedis } from './lib/redis'
+import { table, targets, targetTable } from './lib/report'
+import { measureLimits } from './scenarios/limits'
+import { http } from './scenarios/http'
+import { manyQueues, wide } from './scenarios/many'
+import { enqueue, memory, pickupLatency, serialDrain } from './scenarios/single'
+import { SYSTEMS, type SystemName } from './systems/types'
+
+const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = {
+  'serial-drain': serialDrain,
+  'enqueue-seq': async (b) => await enqueue(b, false),
+  'enqueue-concurrent': async (b) => await enqueue(b, true),
+  'pickup-latency': pickupLatency,
+  memory,
+  'many-queues': manyQueues,
+  wide,
+  http,
+}
+
+interface Args { quick: boolean, json: string | null, only: string[], systems: SystemName[], rounds: number | undefined }
+
+function parseArgs (argv: string[]): Args {
+  const args: Args = { quick: false, json: null, only: Object.keys(SCENARIOS), systems: [...SYSTEMS], rounds: undefined }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const value = (): string => {
+      const v = argv[++i]
+      if (v === undefined) throw new Error(`${a} needs a value`)
+      return v
+    }
+    if (a === '--quick') args.quick = true
+    else if (a === '--json') args.json = value()
+    else if (a === '--only') {
+      args.only = value().split(',')
+      for (const s of args.only) if (!(s in SCENARIOS)) throw new Error(`unknown scenario "${s}" (known: ${Object.keys(SCENARIOS).join(', ')})`)
+    } else if (a === '--systems') {
+      args.systems = value().split(',') as SystemName[]
+      for (const s of args.systems) if (!SYSTEMS.includes(s)) throw new Error(`unknown system "${s}" (known: ${SYSTEMS.join(', ')})`)
+    } else if (a === '--rounds') {
+      args.rounds = Number(value())
+      if (!Number.isInteger(args.rounds) || args.rounds < 1) throw new Error('--rounds must be a whole number ≥ 1')
+    } else throw new Error(`unknown argument "${a}" (known: --quick, --json FILE, --only a,b, --systems a,b, --rounds N)`)
+  }
+  return args
+}
+
+function versionOf (pkg: string): string {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version
+  } catch {
+    return '?'
+  }
+}
+
+async function main (): Promise<void> {
+  const args = parseArgs(process.argv.slice(2))
+  const cfg = config(args.quick, args.rounds)
+  const started = Date.now()
+  const redis = await startRedis()
+  const admin = redis.client()
+  const stopRedis = (): void => { redis.cleanup().finally(() => process.exit(130)) }
+  process.once('SIGINT', stopRedis)
+  process.once('SIGTERM', stopRedis)
+  try {
+    const server = parseInfo(await admin.info('server'))
+    const machine = `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
+      `Node ${process.version}, Redis ${server.get('redis_version') ?? '?'} (loopback, no persistence), ` +
+      `BullMQ ${versionOf('bullmq')}, GroupMQ ${versionOf('groupmq')}, ioredis ${versionOf('ioredis')}`
+    log(`bench ${args.quick ? 'quick' : 'full'}: ${machine}; redis on port ${redis.port}`)
+    const bench = new Bench(redis, admin, cfg, args.systems)
+    await measureLimits(bench)
+    for (const name of args.only) {
+      log(`${name}:`)
+      await SCENARIOS[name](bench)
+    }
+    const rows = bench.rows()
+    const lines: string[] = []
+    lines.push(`# fastify-fifo bench (${args.quick ? 'quick' : 'full'}), ${machine}`)
+    lines.push(`median (min–max) of the runs; ratios are fastify-fifo ÷ peer on the medians; took ${Math.round((Date.now() - started) / 1000)} s`)
+    lines.push('')
+    lines.push(table(rows))
+    lines.push('')
+    lines.push(targetTable(targets(rows)))
+    if (bench.profiles.size > 0) {
+      lines.push('')
+      lines.push('Redis time per task by command (commands run inside scripts are also listed under their own name):')
+      for (const [id, p] of bench.profiles) {
+        const top = [...p.commands.entries()].sort((a, b) => b[1].usec - a[1].usec).slice(0, 8)
+        lines.push(`- ${id}: ${top.map(([name, c]) => `${name} ${(c.calls / p.units).toFixed(2)}×/${(c.usec / p.units).toFixed(1)} µs`).join(', ')}`)
+      }
+    }
+    if (bench.memoryLines.length > 0) {
+      lines.push('')
+      lines.push('fastify-fifo keys in the memory scenario (MEMORY USAGE):')
+      for (const l of bench.memoryLines) lines.push(`- ${l}`)
+    }
+    if (bench.notes.length > 0) {
+      lines.push('')
+      lines.push('Notes:')
+      for (const n of bench.notes) lines.push(`- ${n}`)
+    }
+    process.stdout.write(lines.join('\n') + '\n')
+    if (args.json !== null) {
+      mkdirSync(dirname(args.json), { recursive: true })
+      writeFileSync(args.json, JSON.stringify(rows, null, 2) + '\n')
+      log(`wrote ${rows.length} rows to ${args.json}`)
+    }
+  } finally {
+    admin.disconnect()
+    await redis.cleanup()
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  process.exitCode = 1
+})

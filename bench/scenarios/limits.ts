@@ -1,0 +1,37 @@
+import { Redis } from 'ioredis'
+import type { Bench } from '../lib/context'
+
+const now = (): number => Number(process.hrtime.bigint())
+
+/**
+ * What one ioredis connection can do against this Redis on this machine, in
+ * the same run: sequential PING, sequential EVALSHA of a one-key script that
+ * returns at once, and the same EVALSHA with 100 in flight (pipelined on the
+ * socket). Every queue's task costs at least one such round trip.
+ */
+export async function measureLimits (bench: Bench): Promise<void> {
+  const n = bench.cfg.limitCalls
+  const c = new Redis(bench.redis.url)
+  try {
+    const sha = await c.script('LOAD', 'return 1') as string
+    const evalsha = async (): Promise<unknown> => await c.evalsha(sha, 1, '{limit}:k')
+    for (let i = 0; i < 1000; i++) { await c.ping(); await evalsha() }
+
+    let t0 = now()
+    for (let i = 0; i < n; i++) await c.ping()
+    bench.record('limit', 'limit', 'sequential PING', '/s', n / ((now() - t0) / 1e9))
+
+    t0 = now()
+    for (let i = 0; i < n; i++) await evalsha()
+    bench.record('limit', 'limit', 'sequential EVALSHA', '/s', n / ((now() - t0) / 1e9))
+
+    const total = n * 5
+    let next = 0
+    const lane = async (): Promise<void> => { while (next++ < total) await evalsha() }
+    t0 = now()
+    await Promise.all(Array.from({ length: 100 }, lane))
+    bench.record('limit', 'limit', 'pipelined EVALSHA (100 in flight)', '/s', total / ((now() - t0) / 1e9))
+  } finally {
+    c.disconnect()
+  }
+}

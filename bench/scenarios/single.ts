@@ -1,0 +1,94 @@
+import { Child } from '../lib/children'
+import type { Bench } from '../lib/context'
+import { percentile } from '../lib/stats'
+import { measureLimits } from './limits'
+
+/**
+ * serial-drain: N no-op tasks pre-filled in one queue, one process with one
+ * slot drains them; tasks/s and order violations (a task not the successor of
+ * the one before it).
+ */
+export async function serialDrain (bench: Bench): Promise<void> {
+  const scenario = 'serial-drain'
+  const tasks = bench.cfg.serialTasks
+  await bench.interleave(scenario, bench.cfg.rounds, async (system, round) => {
+    if (system === bench.systems[round % bench.systems.length]) await measureLimits(bench)
+    const ns = await bench.fresh()
+    const child = await Child.start({ role: 'drain', system, url: bench.redis.url, ns, tasks })
+    try {
+      const before = await bench.snapshot()
+      child.go()
+      const r = await child.result()
+      const after = await bench.snapshot()
+      if (r.role !== 'drain') throw new Error(`unexpected ${r.role} result`)
+      bench.record(scenario, system, 'tasks/s', '/s', r.tasks / (r.ns / 1e9))
+      bench.record(scenario, system, 'order violations', 'count', r.violations)
+      bench.recordCost(scenario, system, r.tasks, r.cpu, before, after)
+      bench.profile(scenario, system, r.tasks, before, after)
+    } finally {
+      await child.end()
+    }
+  })
+}
+
+/** enqueue-seq (one awaited call at a time) and enqueue-concurrent (100 in flight). */
+export async function enqueue (bench: Bench, concurrent: boolean): Promise<void> {
+  const scenario = concurrent ? 'enqueue-concurrent' : 'enqueue-seq'
+  const calls = concurrent ? bench.cfg.enqueueConcurrentCalls : bench.cfg.enqueueSeqCalls
+  await bench.interleave(scenario, bench.cfg.rounds, async (system, round) => {
+    if (system === bench.systems[round % bench.systems.length]) await measureLimits(bench)
+    const ns = await bench.fresh()
+    const child = await Child.start({ role: 'enqueue', system, url: bench.redis.url, ns, calls, inFlight: concurrent ? 100 : 1, warmup: 500, keys: 100 })
+    try {
+      const before = await bench.snapshot()
+      child.go()
+      const r = await child.result()
+      const after = await bench.snapshot()
+      if (r.role !== 'enqueue') throw new Error(`unexpected ${r.role} result`)
+      bench.record(scenario, system, 'calls/s', '/s', r.calls / (r.ns / 1e9))
+      bench.recordCost(scenario, system, r.calls, r.cpu, before, after)
+      bench.profile(scenario, system, r.calls, before, after)
+    } finally {
+      await child.end()
+    }
+  })
+}
+
+/** pickup-latency: an idle worker; enqueue one task, time until its handler starts. */
+export async function pickupLatency (bench: Bench): Promise<void> {
+  const scenario = 'pickup-latency'
+  await bench.interleave(scenario, bench.cfg.rounds, async (system) => {
+    const ns = await bench.fresh()
+    const child = await Child.start({ role: 'pickup', system, url: bench.redis.url, ns, samples: bench.cfg.pickupSamples, warmup: 20 })
+    try {
+      child.go()
+      const r = await child.result()
+      if (r.role !== 'pickup') throw new Error(`unexpected ${r.role} result`)
+      bench.record(scenario, system, 'p50', 'ms', percentile(r.latenciesMs, 50))
+      bench.record(scenario, system, 'p95', 'ms', percentile(r.latenciesMs, 95))
+      bench.record(scenario, system, 'p99', 'ms', percentile(r.latenciesMs, 99))
+    } finally {
+      await child.end()
+    }
+  })
+}
+
+/** memory: Redis bytes per pending task with a ~105-byte payload, all in one queue. */
+export async function memory (bench: Bench): Promise<void> {
+  const scenario = 'memory'
+  await bench.interleave(scenario, bench.cfg.rounds, async (system) => {
+    const ns = await bench.fresh()
+    const child = await Child.start({ role: 'memory', system, url: bench.redis.url, ns, tasks: bench.cfg.memoryTasks })
+    try {
+      const before = await bench.snapshot()
+      child.go()
+      const r = await child.result()
+      const after = await bench.snapshot()
+      if (r.role !== 'memory') throw new Error(`unexpected ${r.role} result`)
+      bench.record(scenario, system, 'bytes per pending task', 'B', (after.usedMemory - before.usedMemory) / r.tasks)
+      if (system === 'fastify-fifo') await bench.memoryBreakdown(r.tasks)
+    } finally {
+      await child.end()
+    }
+  })
+}

@@ -1,0 +1,39 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import fifo from '../../plugin'
+import type { Instance, OpenOptions } from './types'
+
+/**
+ * fastify-fifo through its public API only: register the plugin, define one
+ * task whose queue is its first argument, call the task to enqueue. The
+ * default (fully safe) settings except `dashboard: false` (no routes needed)
+ * and `worker: false` for producer-only processes.
+ */
+export async function open (opts: OpenOptions): Promise<Instance> {
+  const app: FastifyInstance = opts.app ?? Fastify({ logger: false })
+  const handler = opts.handler
+  await app.register(fifo, {
+    redis: opts.url,
+    prefix: opts.ns,
+    concurrency: opts.slots,
+    worker: handler !== null,
+    dashboard: false,
+  })
+  const task = app.fifo.define('bench', { queue: (key: string, _seq: number) => key }, async (key: string, seq: number) => {
+    if (handler !== null) await handler(key, seq)
+  })
+  // The memory scenario: one payload argument per task, like BullMQ's job data.
+  const order = app.fifo.define('order', { queue: 'orders' }, async (_payload: object) => {})
+  const own = opts.app === undefined
+  if (handler === null && own) await app.ready()
+
+  return {
+    async enqueue (key, seq) { await task(key, seq) },
+    async enqueuePayload (key, payload) {
+      if (key !== 'orders') throw new Error('fastify-fifo bench adapter: payload tasks go to queue "orders"')
+      await order(payload)
+    },
+    async enqueueFromRequest (request: FastifyRequest, key, seq) { await request.fifo.enqueue(task, key, seq) },
+    async start () { if (handler !== null) await app.ready() },
+    async close () { if (own) await app.close() },
+  }
+}

@@ -1,0 +1,218 @@
+import type { DeadLetter, HeadInfo, InstanceRow, QueueRow, QueueState, TaskRow } from '../store'
+
+/**
+ * Decoding what the Lua scripts return. Task records are single strings
+ * `id\nname\nenqueuedAt\nrequestId\npayload` (payload last, so it may hold
+ * anything); replies are flat arrays. Nothing here throws on bad stored data:
+ * a record that does not decode comes back with `corrupt` set.
+ */
+
+export interface TaskRecord {
+  id: string
+  name: string
+  enqueuedAt: number
+  requestId: string | null
+  payload: string
+  /** Why the record does not decode; the other fields are best effort. */
+  corrupt?: string
+}
+
+const TASK_ID = /^[0-9a-z]+-[0-9a-z]+$/
+
+/** The record the enqueue script builds (tests use it to plant records). */
+export function encodeTask (task: Omit<TaskRecord, 'corrupt'>): string {
+  return `${task.id}\n${task.name}\n${task.enqueuedAt}\n${task.requestId ?? ''}\n${task.payload}`
+}
+
+export function decodeTask (record: string): TaskRecord {
+  const a = record.indexOf('\n')
+  const b = a < 0 ? -1 : record.indexOf('\n', a + 1)
+  const c = b < 0 ? -1 : record.indexOf('\n', b + 1)
+  const d = c < 0 ? -1 : record.indexOf('\n', c + 1)
+  if (d < 0) {
+    const firstLine = a < 0 ? record : record.slice(0, a)
+    return {
+      id: TASK_ID.test(firstLine) ? firstLine : '(unknown)',
+      name: '',
+      enqueuedAt: 0,
+      requestId: null,
+      payload: record,
+      corrupt: `stored record has ${d < 0 ? [a, b, c].filter((i) => i >= 0).length + 1 : 5} of 5 fields`,
+    }
+  }
+  const id = record.slice(0, a)
+  const name = record.slice(a + 1, b)
+  const enqueuedAt = Number(record.slice(b + 1, c))
+  const requestId = c + 1 === d ? null : record.slice(c + 1, d)
+  const payload = record.slice(d + 1)
+  const task: TaskRecord = { id, name, enqueuedAt, requestId, payload }
+  if (!TASK_ID.test(id)) {
+    task.id = '(unknown)'
+    task.corrupt = 'stored record has no valid task id'
+  } else if (name === '') {
+    task.corrupt = 'stored record has no handler name'
+  } else if (!Number.isSafeInteger(enqueuedAt) || enqueuedAt < 0 || b + 1 === c) {
+    task.enqueuedAt = 0
+    task.corrupt = 'stored record has no valid enqueuedAt'
+  }
+  return task
+}
+
+export type Reply = string | number | null
+export type ReplyList = Reply[]
+
+export function str (value: Reply | undefined): string | null {
+  return value === null || value === undefined ? null : String(value)
+}
+
+export function num (value: Reply | undefined): number | null {
+  if (value === null || value === undefined) return null
+  const n = Number(value)
+  return Number.isFinite(n) ? n : null
+}
+
+/** Number of reply fields per queue row (see lua/_row.lua). */
+export const ROW_FIELDS = 11
+
+/** A queue's state by the contract's precedence (as MemoryStore and lua/_state.lua). */
+export function stateOf (row: Pick<QueueRow, 'paused' | 'haltedAt' | 'retryAt' | 'missingHandler'>, leased: boolean): QueueState {
+  if (leased) return 'running'
+  if (row.paused) return 'paused'
+  if (row.haltedAt !== null) return 'halted'
+  if (row.retryAt !== null) return 'retrying'
+  if (row.missingHandler !== null) return 'missing-handler'
+  return 'waiting'
+}
+
+/** The owner part of a stored lease `token:owner`. */
+function leaseOwner (lease: string | null): string | null {
+  if (lease === null) return null
+  const colon = lease.indexOf(':')
+  return colon < 0 ? '' : lease.slice(colon + 1)
+}
+
+function headInfo (record: string, attempts: Reply, lastError: Reply): HeadInfo {
+  const task = decodeTask(record)
+  return {
+    id: task.id,
+    name: task.name,
+    attempts: num(attempts) ?? 0,
+    enqueuedAt: task.enqueuedAt,
+    lastError: str(lastError),
+    payload: task.payload,
+    requestId: task.requestId,
+  }
+}
+
+/** One row from `reply` at `at` (11 fields, see lua/_row.lua). */
+export function decodeQueueRow (reply: ReplyList, at: number): QueueRow {
+  const r = (i: number): Reply => reply[at + i] ?? null
+  const head = str(r(2))
+  const lease = str(r(5))
+  const row = {
+    depth: num(r(1)) ?? 0,
+    paused: num(r(10)) === 1,
+    head: head === null ? null : headInfo(head, r(3), r(4)),
+    holder: leaseOwner(lease),
+    leaseExpiresAt: lease === null ? null : num(r(6)),
+    retryAt: num(r(7)),
+    missingHandler: str(r(8)),
+    haltedAt: num(r(9)),
+  }
+  return { name: String(r(0)), state: stateOf(row, lease !== null), ...row }
+}
+
+export function pendingTaskRow (queue: string, record: string, position: number, attempts: Reply, lastError: Reply): TaskRow {
+  const task = decodeTask(record)
+  return {
+    id: task.id,
+    queue,
+    name: task.name,
+    payload: task.payload,
+    enqueuedAt: task.enqueuedAt,
+    requestId: task.requestId,
+    where: position === 0 ? 'head' : 'pending',
+    position,
+    attempts: position === 0 ? num(attempts) ?? 0 : 0,
+    lastError: position === 0 ? str(lastError) : null,
+    deadReason: null,
+    deadAt: null,
+  }
+}
+
+function unescapeLine (text: string): string {
+  return text.replace(/\\(\\|n)/g, (_m, c: string) => c === 'n' ? '\n' : '\\')
+}
+
+/** A dead letter entry `deadAt\nattempts\nqueue\nreason\nlastError\n<record>` (see lua/_dead.lua). */
+export function decodeDead (id: string, entry: string): DeadLetter & { lastError: string | null } {
+  const parts: number[] = []
+  let at = -1
+  for (let i = 0; i < 5; i++) {
+    at = entry.indexOf('\n', at + 1)
+    if (at < 0) break
+    parts.push(at)
+  }
+  if (parts.length < 5) {
+    return { id, queue: '', name: '', payload: entry, enqueuedAt: 0, requestId: null, attempts: 0, reason: 'stored dead letter is corrupt', deadAt: 0, lastError: null }
+  }
+  const [p1, p2, p3, p4, p5] = parts
+  const task = decodeTask(entry.slice(p5 + 1))
+  const lastError = entry.slice(p4 + 1, p5)
+  return {
+    id,
+    queue: entry.slice(p2 + 1, p3),
+    name: task.name,
+    payload: task.payload,
+    enqueuedAt: task.enqueuedAt,
+    requestId: task.requestId,
+    attempts: Number(entry.slice(p1 + 1, p2)) || 0,
+    reason: unescapeLine(entry.slice(p3 + 1, p4)),
+    deadAt: Number(entry.slice(0, p1)) || 0,
+    lastError: lastError.startsWith('+') ? unescapeLine(lastError.slice(1)) : null,
+  }
+}
+
+export function deadTaskRow (dead: DeadLetter & { lastError: string | null }): TaskRow {
+  return {
+    id: dead.id,
+    queue: dead.queue,
+    name: dead.name,
+    payload: dead.payload,
+    enqueuedAt: dead.enqueuedAt,
+    requestId: dead.requestId,
+    where: 'dead',
+    position: null,
+    attempts: dead.attempts,
+    lastError: dead.lastError,
+    deadReason: dead.reason,
+    deadAt: dead.deadAt,
+  }
+}
+
+export function publicDead (dead: DeadLetter & { lastError: string | null }): DeadLetter {
+  const { lastError: _lastError, ...letter } = dead
+  return letter
+}
+
+/** An instance record `lastHeartbeatAt\n<InstanceInfo JSON>`; null when it does not decode. */
+export function decodeInstance (id: string, record: string | null, queuesHeld: number): InstanceRow | null {
+  if (record === null) return null
+  const nl = record.indexOf('\n')
+  try {
+    const info = JSON.parse(record.slice(nl + 1)) as Partial<InstanceRow>
+    return {
+      id,
+      host: String(info.host ?? ''),
+      pid: Number(info.pid ?? 0),
+      version: String(info.version ?? ''),
+      startedAt: Number(info.startedAt ?? 0),
+      concurrency: Number(info.concurrency ?? 0),
+      handlers: Array.isArray(info.handlers) ? info.handlers.map(String) : [],
+      lastHeartbeatAt: Number(record.slice(0, nl)) || 0,
+      queuesHeld,
+    }
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,300 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { FST_FIFO_REDIS_UNAVAILABLE } from '../../errors'
+
+export type RedisInput = string | RedisOptions | Redis | Cluster
+type Client = Redis | Cluster
+
+export interface StoreLog {
+  warn: (obj: object, msg: string) => void
+  error: (obj: object, msg: string) => void
+}
+
+export interface ConnectionOptions {
+  connectTimeoutMs: number
+  commandTimeoutMs: number
+  log?: StoreLog
+}
+
+function isClient (input: RedisInput): input is Client {
+  return input instanceof Redis || input instanceof Cluster ||
+    (typeof input === 'object' && input !== null && typeof (input as Partial<Record<string, unknown>>).duplicate === 'function' &&
+      typeof (input as Partial<Record<string, unknown>>).defineCommand === 'function')
+}
+
+/** Credentials that must never reach an error message or a log line. */
+function secretsOf (input: RedisInput): string[] {
+  const found: Array<string | undefined> = []
+  if (typeof input === 'string') {
+    found.push(input)
+    try {
+      const url = new URL(input)
+      found.push(decodeURIComponent(url.password), url.password, decodeURIComponent(url.username), url.username)
+    } catch {}
+  } else {
+    const opts = (isClient(input) ? input.options : input) as Record<string, unknown> & { redisOptions?: Record<string, unknown> }
+    for (const source of [opts, opts.redisOptions ?? {}]) {
+      for (const field of ['password', 'username', 'sentinelPassword', 'sentinelUsername']) {
+        const value = source[field]
+        if (typeof value === 'string') found.push(value)
+      }
+    }
+  }
+  // Very short "secrets" (a one-letter user name) would mangle every message; they cannot be guessed from it anyway.
+  return found.filter((s): s is string => typeof s === 'string' && s.length >= 3).sort((a, b) => b.length - a.length)
+}
+
+/** Removes URLs and credentials from text meant for an error or a log. */
+export function redact (text: string, secrets: string[]): string {
+  let out = text.replace(/rediss?:\/\/\S*/gi, 'redis://[redacted]')
+  for (const secret of secrets) out = out.split(secret).join('[redacted]')
+  return out
+}
+
+/** Redis replies that mean "not now" rather than "this is wrong". */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOAUTH|WRONGPASS|NOPERM|OOM)\b/
+
+const noop = (): void => {}
+
+interface Deferred<T> {
+  promise: Promise<T>
+  resolve: (value: T) => void
+  settled: boolean
+}
+
+function deferred<T> (): Deferred<T> {
+  let settle!: (value: T) => void
+  const d: Deferred<T> = { promise: new Promise<T>((resolve) => { settle = resolve }), resolve: (v) => { d.settled = true; settle(v) }, settled: false }
+  return d
+}
+
+/**
+ * The store's Redis connections: the main client (created from a URL/options
+ * and then owned, or the user's client, never closed) and a dedicated blocking
+ * connection for BLPOP, always a `duplicate()` the store owns.
+ *
+ * Every call goes through `call()`: it waits for the connection to be ready
+ * (never queueing in ioredis' offline queue, where a command could run long
+ * after its caller gave up) and rejects with FST_FIFO_REDIS_UNAVAILABLE after
+ * `commandTimeoutMs`. ioredis keeps reconnecting meanwhile, so calls work again
+ * by themselves when Redis is back.
+ */
+export class RedisConnection {
+  readonly client: Client
+  readonly #owned: boolean
+  readonly #secrets: string[]
+  readonly #o: ConnectionOptions
+  #blocking: Client | null = null
+  #waiting: Deferred<boolean> | null = null
+  #closed = false
+  #outage = false
+
+  constructor (input: RedisInput, options: ConnectionOptions) {
+    this.#o = options
+    this.#secrets = secretsOf(input)
+    if (isClient(input)) {
+      this.client = input
+      this.#owned = false
+    } else {
+      const ours: RedisOptions = {
+        lazyConnect: true,
+        connectTimeout: options.connectTimeoutMs,
+        // A command in flight when the connection drops fails at once (the caller sees
+        // FST_FIFO_REDIS_UNAVAILABLE) instead of being replayed after the caller gave up.
+        maxRetriesPerRequest: 0,
+        retryStrategy: (times: number) => Math.min(50 * times, 1000),
+      }
+      this.client = typeof input === 'string' ? new Redis(input, ours) : new Redis({ ...input, ...ours })
+      this.#owned = true
+      this.#watch(this.client, 'main')
+    }
+  }
+
+  /** Logs connection trouble once per outage, without credentials. */
+  #watch (client: Client, role: string): void {
+    client.on('error', (err: unknown) => {
+      if (this.#closed || this.#outage) return
+      this.#outage = true
+      this.#o.log?.warn({ err: this.redact(err instanceof Error ? err.message : String(err)), connection: role }, 'fastify-fifo: Redis connection error; reconnecting')
+    })
+    client.on('ready', () => {
+      if (!this.#outage || this.#closed) return
+      this.#outage = false
+      this.#o.log?.warn({ connection: role }, 'fastify-fifo: Redis connection restored')
+    })
+  }
+
+  redact (text: string): string {
+    return redact(text, this.#secrets)
+  }
+
+  unavailable (what: string, reason: string): Error {
+    return new FST_FIFO_REDIS_UNAVAILABLE(this.redact(`${what}: ${reason}`))
+  }
+
+  /** Maps a client error to the store's: transport trouble → FST_FIFO_REDIS_UNAVAILABLE; a script/data error passes through. */
+  storeError (what: string, err: unknown): Error {
+    if (err instanceof Error) {
+      if ((err as { code?: unknown }).code === 'FST_FIFO_REDIS_UNAVAILABLE') return err
+      if (err.name === 'ReplyError' && !TRANSIENT_REPLY.test(err.message)) {
+        err.message = this.redact(err.message)
+        return err
+      }
+      return this.unavailable(what, err.message)
+    }
+    return this.unavailable(what, String(err))
+  }
+
+  /** Resolves when `client` is ready; rejects after `ms`, or at once when it was closed for good. */
+  async #ready (client: Client, ms: number, what: string, interrupt?: Promise<unknown>): Promise<void> {
+    if (client.status === 'ready') return
+    if (this.#closed || client.status === 'end') throw this.unavailable(what, 'the connection is closed')
+    if (client.status === 'wait') client.connect().catch(noop)
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        client.off('ready', onReady)
+        client.off('end', onEnd)
+      }
+      const onReady = (): void => { done(); resolve() }
+      const onEnd = (): void => { done(); reject(this.unavailable(what, 'the connection was closed')) }
+      const timer = setTimeout(() => { done(); reject(this.unavailable(what, `no connection to Redis within ${ms} ms`)) }, ms)
+      client.on('ready', onReady)
+      client.on('end', onEnd)
+      interrupt?.then(() => { done(); resolve() }, noop)
+    })
+  }
+
+  /** `send()` once the connection is ready, bounded by commandTimeoutMs overall. */
+  async call<T> (what: string, send: () => Promise<T>): Promise<T> {
+    const started = Date.now()
+    if (this.client.status !== 'ready') await this.#ready(this.client, this.#o.commandTimeoutMs, what)
+    const left = this.#o.commandTimeoutMs - (Date.now() - started)
+    let timer: NodeJS.Timeout | undefined
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        timer = setTimeout(() => reject(this.unavailable(what, `no reply from Redis within ${this.#o.commandTimeoutMs} ms`)), Math.max(1, left))
+        send().then(resolve, (err: unknown) => reject(this.storeError(what, err)))
+      })
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Checks Redis answers within connectTimeoutMs. After a failure nothing of an owned client keeps running. */
+  async connect (): Promise<void> {
+    const started = Date.now()
+    const ms = this.#o.connectTimeoutMs
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await this.#ready(this.client, ms, 'connect')
+      const left = Math.max(1, ms - (Date.now() - started))
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => reject(this.unavailable('connect', `Redis did not answer PING within ${ms} ms`)), left)
+        this.client.ping().then(() => resolve(), (err: unknown) => reject(this.storeError('connect', err)))
+      })
+    } catch (err) {
+      if (this.#owned) this.client.disconnect()
+      throw this.storeError('connect', err)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  #blockingClient (): Client {
+    if (this.#blocking === null) {
+      const conn = this.client instanceof Cluster
+        ? this.client.duplicate()
+        : this.client.duplicate({ lazyConnect: true, maxRetriesPerRequest: 0 })
+      conn.on('error', noop)
+      this.#blocking = conn
+    }
+    return this.#blocking
+  }
+
+  #dropBlocking (): void {
+    const conn = this.#blocking
+    this.#blocking = null
+    conn?.disconnect()
+  }
+
+  /**
+   * BLPOP `key` on the blocking connection for up to `timeoutMs`: true when a
+   * token came. A wait already running is joined. interrupt() and close()
+   * end it with false at once (by dropping the blocking connection; the next
+   * wait makes a new one).
+   */
+  async blockingPop (key: string, timeoutMs: number): Promise<boolean> {
+    if (this.#closed) return false
+    if (this.#waiting !== null) return await this.#waiting.promise
+    const wait = deferred<boolean>()
+    this.#waiting = wait
+    this.#pop(key, timeoutMs, wait).then((woken) => wait.resolve(woken), () => wait.resolve(false)).finally(() => {
+      if (this.#waiting === wait) this.#waiting = null
+    })
+    return await wait.promise
+  }
+
+  async #pop (key: string, timeoutMs: number, wait: Deferred<boolean>): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs
+    const conn = this.#blockingClient()
+    if (conn.status !== 'ready') {
+      try {
+        await this.#ready(conn, timeoutMs, 'waitForWork', wait.promise)
+      } catch {
+        return false
+      }
+    }
+    const left = deadline - Date.now()
+    if (wait.settled || left <= 0 || conn.status !== 'ready') return false
+    // A dead peer that never closes the socket would leave BLPOP hanging: give up a second after its timeout.
+    const guard = setTimeout(() => { if (this.#blocking === conn) this.#dropBlocking() }, left + 1000)
+    try {
+      const reply = await conn.blpop(key, Math.max(0.01, left / 1000).toFixed(3))
+      return reply !== null
+    } catch {
+      return false
+    } finally {
+      clearTimeout(guard)
+    }
+  }
+
+  interrupt (): void {
+    const wait = this.#waiting
+    if (wait === null) return
+    this.#waiting = null
+    wait.resolve(false)
+    this.#dropBlocking()
+  }
+
+  /** Stops waits, drops the blocking connection, quits the main client if the store created it. Each step runs. */
+  async close (): Promise<void> {
+    this.#closed = true
+    const steps: Array<Promise<unknown>> = [
+      Promise.resolve().then(() => this.interrupt()),
+      Promise.resolve().then(() => this.#dropBlocking()),
+    ]
+    if (this.#owned) steps.push(this.#quit())
+    const results = await Promise.allSettled(steps)
+    for (const r of results) {
+      if (r.status === 'rejected') this.#o.log?.warn({ err: this.redact(String(r.reason)) }, 'fastify-fifo: error while closing the Redis store')
+    }
+  }
+
+  async #quit (): Promise<void> {
+    const client = this.client
+    if (client.status === 'end') return
+    if (client.status !== 'ready') {
+      client.disconnect()
+      return
+    }
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        client.quit(),
+        new Promise((resolve) => { timer = setTimeout(resolve, Math.min(1000, this.#o.commandTimeoutMs)) }),
+      ])
+    } catch {}
+    clearTimeout(timer)
+    if ((client.status as string) !== 'end') client.disconnect()
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Every Redis key of one namespace, from one place. All keys start with
+ * `{prefix}:`, so they share one hash tag and every script touches a single
+ * Cluster slot. Lua scripts receive these names as KEYS (the loader reads
+ * each script's `-- KEYS[i] <name>` header lines and passes `keys[name]`), and
+ * build the per-queue and per-dedupe keys from the `q` and `dd` prefixes, so an
+ * ioredis `keyPrefix` applies to every key alike.
+ *
+ * Layout (Q = queue name, N = queue number in base 36):
+ */
+export interface RedisKeys {
+  /** `{p}:ready` LIST of waiting queue names, claim order; a queue appears at most once. */
+  ready: string
+  /** `{p}:held` ZSET Q → lease expiry (ms). */
+  held: string
+  /** `{p}:lease` HASH Q → `<token>:<owner>`. */
+  lease: string
+  /** `{p}:delayed` ZSET Q → retryAt (ms) of a retrying head. */
+  delayed: string
+  /** `{p}:halted` HASH Q → haltedAt (ms). */
+  halted: string
+  /** `{p}:paused` SET of Q. */
+  paused: string
+  /** `{p}:parked` HASH Q → handler name the head needs (missing-handler). */
+  parked: string
+  /** `{p}:queues` ZSET Q → urgency score (haltedAt; 1e13 + head enqueuedAt; 3e13 when empty), the listing index. */
+  queues: string
+  /** `{p}:qid` HASH Q → N, for every queue that exists. */
+  qid: string
+  /** `{p}:qname` HASH N → Q. */
+  qname: string
+  /** `{p}:qseq` counter of queue numbers (never reused). */
+  qseq: string
+  /** `{p}:tseq` counter of task numbers. */
+  tseq: string
+  /** `{p}:token` counter of fencing tokens. */
+  token: string
+  /** `{p}:att` HASH Q → attempts started by its head. */
+  att: string
+  /** `{p}:err` HASH Q → last error of its head. */
+  err: string
+  /** `{p}:pending` counter of tasks in all queues. */
+  pending: string
+  /** `{p}:moved` HASH task id → Q, for a requeued task whose id names a queue number Q no longer has. */
+  moved: string
+  /** `{p}:dead` LIST of dead letter ids, newest first (capped). */
+  dead: string
+  /** `{p}:deadrec` HASH id → `deadAt\nattempts\nQ\nreason\nlastError\n<task record>` (reason, lastError escaped). */
+  deadrec: string
+  /** `{p}:stats` HASH `c<bucket>`/`f<bucket>` → completed/failed count per 10 s bucket; `p` → last pruned bucket. */
+  stats: string
+  /** `{p}:inst` HASH instance id → `<lastHeartbeatAt>\n<InstanceInfo JSON>`. */
+  inst: string
+  /** `{p}:beat` ZSET instance id → time its record expires (last heartbeat + 3 × leaseMs). */
+  beat: string
+  /** `{p}:wake` LIST of wake-up tokens (capped); idle workers BLPOP it. */
+  wake: string
+  /** `{p}:q:` — prefix of `{p}:q:<N>`, the LIST of a queue's task records, head first. */
+  q: string
+  /** `{p}:dd:` — prefix of `{p}:dd:<dedupeId>`, a STRING `id\nQ\nname` that expires after dedupeMs. */
+  dd: string
+}
+
+export type KeyName = keyof RedisKeys
+
+const names: KeyName[] = ['ready', 'held', 'lease', 'delayed', 'halted', 'paused', 'parked', 'queues', 'qid', 'qname',
+  'qseq', 'tseq', 'token', 'att', 'err', 'pending', 'moved', 'dead', 'deadrec', 'stats', 'inst', 'beat', 'wake', 'q', 'dd']
+
+export function isKeyName (name: string): name is KeyName {
+  return (names as string[]).includes(name)
+}
+
+/** The keys of namespace `prefix`. */
+export function redisKeys (prefix: string): RedisKeys {
+  const base = `{${prefix}}:`
+  const keys = {} as RedisKeys
+  for (const name of names) keys[name] = name === 'q' || name === 'dd' ? `${base}${name}:` : `${base}${name}`
+  return keys
+}
+
+/** The LIST of the queue numbered `num` (base 36, as stored in `qid`). */
+export function queueKey (keys: RedisKeys, num: string): string {
+  return keys.q + num
+}
+
+/** The dedupe marker of `dedupeId`. */
+export function dedupeKey (keys: RedisKeys, dedupeId: string): string {
+  return keys.dd + dedupeId
+}

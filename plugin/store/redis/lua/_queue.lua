@@ -1,0 +1,56 @@
+-- Include: task records and queue scheduling shared by the mutating scripts.
+--
+-- A task record is one element of its queue's list:
+--   id \n name \n enqueuedAt \n requestId \n payload
+-- (payload last: it is JSON and may be long; the other fields never hold a newline).
+--
+-- {p}:queues scores order the admin listing by urgency: a halted queue (not
+-- paused) scores its haltedAt; any other queue 1e13 + its head's enqueuedAt;
+-- a queue with no head (paused and empty) 3e13. Equal scores sort by name.
+
+local HEAD_BASE = 10000000000000
+local EMPTY_SCORE = 30000000000000
+-- Wake-up tokens kept while nobody waits: a woken worker claims until nothing is left, so a few suffice.
+local WAKE_CAP = 64
+
+-- The task id on the record's first line, or nil when it is not one.
+local function recordId (rec)
+  local nl = string.find(rec, '\n', 1, true)
+  if not nl then return nil end
+  local id = string.sub(rec, 1, nl - 1)
+  if string.find(id, '^[0-9a-z]+%-[0-9a-z]+$') then return id end
+  return nil
+end
+
+-- The record's enqueuedAt (ms), or nil when it does not decode.
+local function recordTime (rec)
+  local a = string.find(rec, '\n', 1, true)
+  local b = a and string.find(rec, '\n', a + 1, true)
+  local c = b and string.find(rec, '\n', b + 1, true)
+  return c and tonumber(string.sub(rec, b + 1, c - 1))
+end
+
+-- The urgency score of a queue whose head is `rec` (a corrupt head sorts first: it needs a look).
+local function headScore (rec)
+  return HEAD_BASE + (recordTime(rec) or 0)
+end
+
+-- Pushes up to `n` wake-up tokens, keeping the list at most WAKE_CAP long.
+local function signalWake (wakeKey, n)
+  local room = WAKE_CAP - rcall('LLEN', wakeKey)
+  if n > room then n = room end
+  for _ = 1, n do rcall('RPUSH', wakeKey, '1') end
+end
+
+-- Lists a queue that just became waiting (at the front or back of the ready list) and wakes one worker.
+local function makeWaiting (readyKey, wakeKey, name, front)
+  rcall(front and 'LPUSH' or 'RPUSH', readyKey, name)
+  signalWake(wakeKey, 1)
+end
+
+-- Forgets a queue that is empty and neither paused nor halted: its number and its listing entry.
+local function dropQueue (qidKey, qnameKey, queuesKey, name, num)
+  rcall('HDEL', qidKey, name)
+  rcall('HDEL', qnameKey, num)
+  rcall('ZREM', queuesKey, name)
+end

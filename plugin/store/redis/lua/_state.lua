@@ -1,0 +1,12 @@
+-- Include: a queue's scheduling state, by the precedence the Store contract
+-- and MemoryStore use: running, then paused, halted, retrying, missing-handler,
+-- waiting. (A paused queue keeps its halt/retry/park mark; it shows on resume.)
+
+local function queueState (heldKey, pausedKey, haltedKey, delayedKey, parkedKey, queue)
+  if rcall('ZSCORE', heldKey, queue) then return 'running' end
+  if rcall('SISMEMBER', pausedKey, queue) == 1 then return 'paused' end
+  if rcall('HEXISTS', haltedKey, queue) == 1 then return 'halted' end
+  if rcall('ZSCORE', delayedKey, queue) then return 'retrying' end
+  if rcall('HEXISTS', parkedKey, queue) == 1 then return 'missing-handler' end
+  return 'waiting'
+end

@@ -1,0 +1,43 @@
+-- claim: takes the first waiting queue, grants `owner` a lease on it with a
+-- new fencing token (a counter, so tokens only grow), counts an attempt on
+-- its head and returns the head. The record is returned as stored; the
+-- client decodes it (and reports a record that does not decode as corrupt).
+--
+-- KEYS[1] ready    LIST of waiting queues
+-- KEYS[2] qid      HASH queue → number
+-- KEYS[3] q        prefix of the queue lists
+-- KEYS[4] held     ZSET queue → lease expiry
+-- KEYS[5] lease    HASH queue → token:owner
+-- KEYS[6] token    counter of fencing tokens
+-- KEYS[7] att      HASH queue → attempts of its head
+-- KEYS[8] err      HASH queue → last error of its head
+--
+-- ARGV[1] owner: instance id of the claimer
+-- ARGV[2] leaseMs: lease length (ms)
+--
+-- Returns nil when no queue is waiting, else
+-- {queue, record, attempt, token, leaseExpiresAt (ms), lastError or nil}.
+local rcall = redis.call
+-- @include _clock
+
+-- Entries that cannot run (a bug or a hand edit) are dropped rather than claimed; the loop is bounded.
+for _ = 1, 100 do
+  local queue = rcall('LPOP', KEYS[1])
+  if not queue then return false end
+  local num = rcall('HGET', KEYS[2], queue)
+  local rec = num and rcall('LINDEX', KEYS[3] .. num, 0)
+  if rec and not rcall('ZSCORE', KEYS[4], queue) then
+    local token = rcall('INCR', KEYS[6])
+    local expiresAt = nowMs() + tonumber(ARGV[2])
+    rcall('ZADD', KEYS[4], expiresAt, queue)
+    rcall('HSET', KEYS[5], queue, token .. ':' .. ARGV[1])
+    local attempt = redis.pcall('HINCRBY', KEYS[7], queue, 1)
+    if type(attempt) ~= 'number' then
+      -- A counter that is not a number (hand edit): start over rather than fail every claim.
+      attempt = 1
+      rcall('HSET', KEYS[7], queue, 1)
+    end
+    return {queue, rec, attempt, token, expiresAt, rcall('HGET', KEYS[8], queue)}
+  end
+end
+return false

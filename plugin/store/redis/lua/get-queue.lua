@@ -1,0 +1,24 @@
+-- get-queue: one queue's row (see _row.lua), read atomically.
+--
+-- KEYS[1] qid      HASH queue → number
+-- KEYS[2] q        prefix of the queue lists
+-- KEYS[3] att      HASH queue → attempts of its head
+-- KEYS[4] err      HASH queue → last error of its head
+-- KEYS[5] lease    HASH queue → token:owner
+-- KEYS[6] held     ZSET queue → lease expiry
+-- KEYS[7] delayed  ZSET queue → retryAt
+-- KEYS[8] parked   HASH queue → handler name
+-- KEYS[9] halted   HASH queue → haltedAt
+-- KEYS[10] paused  SET of paused queues
+--
+-- ARGV[1] queue
+--
+-- Returns the row's 11 fields, or an empty list when the queue does not exist.
+local rcall = redis.call
+local K_QID, K_Q, K_ATT, K_ERR, K_LEASE, K_HELD, K_DELAYED, K_PARKED, K_HALTED, K_PAUSED =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+-- @include _row
+
+local out = {}
+appendRow(out, ARGV[1])
+return out

@@ -1,0 +1,316 @@
+import { Cluster, type Redis, type RedisOptions } from 'ioredis'
+import { FST_FIFO_CONFLICT, FST_FIFO_INVALID_CALL_OPTION, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../errors'
+import type {
+  ClaimedTask, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
+  ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow,
+} from '../store'
+import {
+  decodeDead, decodeInstance, decodeQueueRow, decodeTask, deadTaskRow, num, pendingTaskRow, publicDead, ROW_FIELDS, str,
+  type Reply, type ReplyList,
+} from './codec'
+import { RedisConnection, type StoreLog } from './connection'
+import { redisKeys, type RedisKeys } from './keys'
+import { ScriptRunner, scripts, type ScriptName } from './scripts'
+
+export interface RedisStoreOptions {
+  /**
+   * A URL or ioredis options (the store creates its client and quits it on
+   * close), or an ioredis `Redis`/`Cluster` client (used as is, never closed).
+   * The blocking connection is always a `duplicate()` the store owns.
+   * @example 'redis://:secret@127.0.0.1:6379/0'
+   */
+  redis: string | RedisOptions | Redis | Cluster
+  /** Key namespace: keys are `{prefix}:…`, one hash tag, so every script is single-slot. */
+  prefix: string
+  /** connect() rejects with FST_FIFO_REDIS_UNAVAILABLE when Redis does not answer within it. */
+  connectTimeoutMs: number
+  /** Any call rejects with FST_FIFO_REDIS_UNAVAILABLE after this long while Redis is unreachable. */
+  commandTimeoutMs: number
+  /** Dead letters kept; the oldest are dropped beyond it. */
+  deadLetterLimit: number
+  /** Connection trouble is reported here (never with credentials). */
+  log?: StoreLog
+}
+
+/**
+ * Outcome codes the scripts return instead of raising errors (see each
+ * script's header), mapped here to the store's typed errors.
+ */
+export enum ScriptOutcome {
+  Fenced = -1,
+  NoSuchQueue = -2,
+  NoSuchDeadLetter = -3,
+  HeadRunning = -4,
+  QueueEmpty = -5,
+  WrongState = -6,
+  CorruptDeadLetter = -7,
+}
+
+function outcomeError (code: number, subject: string, detail?: Reply): Error {
+  const q = JSON.stringify(subject)
+  switch (code) {
+    case ScriptOutcome.NoSuchQueue: return new FST_FIFO_NOT_FOUND(`queue ${q} does not exist (it has no tasks and is not paused or halted)`)
+    case ScriptOutcome.NoSuchDeadLetter: return new FST_FIFO_NOT_FOUND(`dead letter ${q} does not exist`)
+    case ScriptOutcome.HeadRunning: return new FST_FIFO_CONFLICT(`queue ${q} is running its head: pause it and skip once the head has settled`)
+    case ScriptOutcome.QueueEmpty: return new FST_FIFO_CONFLICT(`queue ${q} is empty: there is no head to skip`)
+    case ScriptOutcome.WrongState: return new FST_FIFO_CONFLICT(`queue ${q} is ${String(detail)}: only a halted or retrying head can be retried`)
+    case ScriptOutcome.CorruptDeadLetter: return new FST_FIFO_CONFLICT(`dead letter ${q} is corrupt and cannot be requeued; delete it instead`)
+    default: return new Error(`fifo: unexpected script outcome ${code} for ${q}`)
+  }
+}
+
+/** Remembered this long when a dedupeId comes without dedupeMs (as MemoryStore). */
+const DEFAULT_DEDUPE_MS = 300_000
+
+function positiveInt (name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new FST_FIFO_INVALID_OPTION(name, `must be a whole number ≥ 1, got ${String(value)} (${typeof value})`)
+  }
+  return value
+}
+
+function claimedTask (queue: string, record: string, attempt: number, token: string, leaseExpiresAt: number, lastError: string | null): ClaimedTask {
+  const task = decodeTask(record)
+  const claimed: ClaimedTask = { id: task.id, queue, name: task.name, payload: task.payload, attempt, enqueuedAt: task.enqueuedAt, token, leaseExpiresAt }
+  if (task.requestId !== null) claimed.requestId = task.requestId
+  if (lastError !== null) claimed.lastError = lastError
+  if (task.corrupt !== undefined) claimed.corrupt = task.corrupt
+  return claimed
+}
+
+const page = (offset: number, limit: number): [number, number] => [Math.max(0, Math.floor(offset)), Math.max(0, Math.floor(limit))]
+
+/**
+ * The Store contract on Redis: one Lua script per atomic operation
+ * (plugin/store/redis/lua/), task records kept inside their queue's list.
+ * See keys.ts for the key layout.
+ */
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const
+  readonly keys: RedisKeys
+  readonly #conn: RedisConnection
+  readonly #scripts: ScriptRunner
+  readonly #deadLetterLimit: number
+  #closing: Promise<void> | null = null
+
+  constructor (options: RedisStoreOptions) {
+    if (typeof options.prefix !== 'string' || options.prefix === '' || /[{}\s]/.test(options.prefix)) {
+      throw new FST_FIFO_INVALID_OPTION('prefix', `must be a non-empty string without braces or spaces, got ${JSON.stringify(options.prefix)}`)
+    }
+    this.#deadLetterLimit = positiveInt('deadLetterLimit', options.deadLetterLimit)
+    this.keys = redisKeys(options.prefix)
+    this.#conn = new RedisConnection(options.redis, {
+      connectTimeoutMs: positiveInt('connectTimeoutMs', options.connectTimeoutMs),
+      commandTimeoutMs: positiveInt('commandTimeoutMs', options.commandTimeoutMs),
+      log: options.log,
+    })
+    this.#scripts = new ScriptRunner(this.#conn.client, this.keys)
+  }
+
+  /** The main client (owned or the user's); for tests and diagnostics. */
+  get client (): Redis | Cluster {
+    return this.#conn.client
+  }
+
+  async #run (name: ScriptName, args: Array<string | number>): Promise<unknown> {
+    return await this.#conn.call(name, async () => await this.#scripts.run(name, args))
+  }
+
+  async connect (): Promise<void> {
+    await this.#conn.connect()
+    // Load every script once so a Redis that cannot run them fails here, not on the first task.
+    if (!(this.#conn.client instanceof Cluster)) {
+      const client = this.#conn.client
+      await this.#conn.call('connect', async () => {
+        const pipeline = client.pipeline()
+        for (const script of scripts().values()) pipeline.script('LOAD', script.lua)
+        for (const [err] of (await pipeline.exec()) ?? []) if (err !== null) throw err
+      })
+    }
+  }
+
+  async close (): Promise<void> {
+    this.#closing ??= this.#conn.close()
+    return await this.#closing
+  }
+
+  async enqueue (task: NewTask): Promise<EnqueueResult> {
+    // Newlines separate the fields of the stored record; the payload is last, so only these two matter.
+    if (task.name.includes('\n')) throw new FST_FIFO_INVALID_DEFINITION(task.name, 'a handler name must not contain a line break')
+    if (task.requestId?.includes('\n') === true) throw new FST_FIFO_INVALID_CALL_OPTION('requestId', `must not contain a line break, got ${JSON.stringify(task.requestId)}`)
+    const reply = await this.#run('enqueue', [task.queue, task.name, task.payload, task.requestId ?? '', task.dedupeId ?? '', task.dedupeMs ?? DEFAULT_DEDUPE_MS]) as ReplyList
+    if (reply[0] === 1) return { id: String(reply[1]), queue: String(reply[2]), name: String(reply[3]), duplicate: true }
+    return { id: String(reply[1]), queue: task.queue, name: task.name, duplicate: false }
+  }
+
+  async claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
+    const r = await this.#run('claim', [owner, leaseMs]) as ReplyList | null
+    if (r === null) return null
+    return claimedTask(String(r[0]), String(r[1]), Number(r[2]), String(r[3]), Number(r[4]), str(r[5]))
+  }
+
+  async complete (lease: LeaseRef, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult> {
+    const r = await this.#run('complete', [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0']) as ReplyList
+    if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
+    if (r[0] === 0) return { ok: true, next: null }
+    return { ok: true, next: claimedTask(lease.queue, String(r[1]), 1, lease.token, Number(r[2]), null) }
+  }
+
+  async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {
+    const r = await this.#run('fail', [lease.queue, lease.token, input.error, input.maxAttempts, Math.max(0, Math.floor(input.delayMs)),
+      input.onExhausted, input.deadLetterNow === true ? '1' : '0', this.#deadLetterLimit]) as ReplyList
+    switch (r[0]) {
+      case ScriptOutcome.Fenced: return { ok: false, fenced: true }
+      case 1: return { ok: true, outcome: 'retrying', retryAt: Number(r[1]) }
+      case 2: return { ok: true, outcome: 'halted' }
+      default: return { ok: true, outcome: 'dead' }
+    }
+  }
+
+  async release (lease: LeaseRef, keepAttempt: boolean): Promise<boolean> {
+    return await this.#run('release', [lease.queue, lease.token, keepAttempt ? '1' : '0']) === 1
+  }
+
+  async park (lease: LeaseRef, handler: string): Promise<boolean> {
+    return await this.#run('park', [lease.queue, lease.token, handler]) === 1
+  }
+
+  async heartbeat (instance: InstanceInfo, held: LeaseRef[], leaseMs: number): Promise<string[]> {
+    const args: Array<string | number> = [instance.id, JSON.stringify(instance), leaseMs]
+    for (const lease of held) args.push(lease.queue, lease.token)
+    return (await this.#run('heartbeat', args) as ReplyList).map(String)
+  }
+
+  async removeInstance (id: string): Promise<void> {
+    await this.#run('remove-instance', [id])
+  }
+
+  async sweep (handlers: string[]): Promise<{ recovered: number, promoted: number, unparked: number, nextRetryAt: number | null }> {
+    const r = await this.#run('sweep', handlers) as number[]
+    return { recovered: r[0], promoted: r[1], unparked: r[2], nextRetryAt: r[3] < 0 ? null : r[3] }
+  }
+
+  async waitForWork (timeoutMs: number): Promise<boolean> {
+    return await this.#conn.blockingPop(this.keys.wake, timeoutMs)
+  }
+
+  interruptWait (): void {
+    this.#conn.interrupt()
+  }
+
+  async pause (queue: string): Promise<void> {
+    const code = await this.#run('pause', [queue]) as number
+    if (code < 0) throw outcomeError(code, queue)
+  }
+
+  async resume (queue: string): Promise<void> {
+    const code = await this.#run('resume', [queue]) as number
+    if (code < 0) throw outcomeError(code, queue)
+  }
+
+  async retryHead (queue: string): Promise<void> {
+    const r = await this.#run('retry-head', [queue]) as ReplyList
+    if (Number(r[0]) < 0) throw outcomeError(Number(r[0]), queue, r[1])
+  }
+
+  async skipHead (queue: string, reason: string): Promise<DeadLetter> {
+    const r = await this.#run('skip-head', [queue, reason, this.#deadLetterLimit]) as ReplyList
+    if (Number(r[0]) < 0) throw outcomeError(Number(r[0]), queue)
+    return publicDead(decodeDead(String(r[1]), String(r[2])))
+  }
+
+  async requeueDead (id: string): Promise<EnqueueResult> {
+    const r = await this.#run('requeue-dead', [id]) as ReplyList
+    if (Number(r[0]) < 0) throw outcomeError(Number(r[0]), id)
+    return { id: String(r[1]), queue: String(r[2]), name: String(r[3]), duplicate: false }
+  }
+
+  async deleteDead (id: string): Promise<void> {
+    const code = await this.#run('delete-dead', [id]) as number
+    if (code < 0) throw outcomeError(code, id)
+  }
+
+  async overview (): Promise<Overview> {
+    const r = await this.#run('overview', []) as ReplyList
+    const now = Number(r[0])
+    const series: Overview['series'] = []
+    const bucket = Math.floor(now / 10_000)
+    for (let i = 0; i < 60; i++) {
+      series.push({ at: (bucket - 59 + i) * 10_000, completed: num(r[12 + 2 * i]) ?? 0, failed: num(r[13 + 2 * i]) ?? 0 })
+    }
+    const lastMinute = series.slice(-6)
+    const oldest = Number(r[11])
+    return {
+      now,
+      queues: Number(r[1]),
+      waiting: Number(r[2]),
+      running: Number(r[3]),
+      retrying: Number(r[4]),
+      halted: Number(r[5]),
+      paused: Number(r[6]),
+      missingHandler: Number(r[7]),
+      pendingTasks: Math.max(0, Number(r[8])),
+      deadLetters: Number(r[9]),
+      liveInstances: Number(r[10]),
+      completedLastMinute: lastMinute.reduce((sum, b) => sum + b.completed, 0),
+      failedLastMinute: lastMinute.reduce((sum, b) => sum + b.failed, 0),
+      series,
+      oldestHeadAgeMs: oldest < 0 ? 0 : Math.max(0, now - oldest),
+    }
+  }
+
+  async listQueues (query: ListQueuesQuery): Promise<Page<QueueRow>> {
+    const [offset, limit] = page(query.offset, query.limit)
+    const r = await this.#run('list-queues', [query.state ?? '', query.search ?? '', offset, limit]) as ReplyList
+    const items: QueueRow[] = []
+    for (let at = 1; at + ROW_FIELDS <= r.length; at += ROW_FIELDS) items.push(decodeQueueRow(r, at))
+    return { items, total: Number(r[0]), offset: query.offset, limit: query.limit }
+  }
+
+  async getQueue (queue: string): Promise<QueueRow | null> {
+    const r = await this.#run('get-queue', [queue]) as ReplyList
+    return r.length === 0 ? null : decodeQueueRow(r, 0)
+  }
+
+  async queueTasks (queue: string, offset: number, limit: number): Promise<Page<TaskRow>> {
+    const [from, count] = page(offset, limit)
+    const r = await this.#run('queue-tasks', [queue, from, count]) as ReplyList
+    const items: TaskRow[] = []
+    for (let i = 3; i < r.length; i++) items.push(pendingTaskRow(queue, String(r[i]), from + i - 3, r[1], r[2]))
+    return { items, total: Number(r[0]), offset, limit }
+  }
+
+  async getTask (id: string): Promise<TaskRow | null> {
+    const r = await this.#run('get-task', [id]) as ReplyList
+    if (r[0] === 1) return pendingTaskRow(String(r[1]), String(r[3]), Number(r[2]), r[4] ?? null, r[5] ?? null)
+    if (r[0] === 2) return deadTaskRow(decodeDead(id, String(r[1])))
+    return null
+  }
+
+  async listDead (offset: number, limit: number): Promise<Page<DeadLetter>> {
+    const [from, count] = page(offset, limit)
+    const r = await this.#run('list-dead', [from, count]) as ReplyList
+    const items: DeadLetter[] = []
+    for (let i = 1; i + 1 < r.length; i += 2) {
+      const entry = str(r[i + 1])
+      if (entry !== null) items.push(publicDead(decodeDead(String(r[i]), entry)))
+    }
+    return { items, total: Number(r[0]), offset, limit }
+  }
+
+  async getDead (id: string): Promise<DeadLetter | null> {
+    const client = this.#conn.client
+    const entry = await this.#conn.call('getDead', async () => await client.hget(this.keys.deadrec, id))
+    return entry === null ? null : publicDead(decodeDead(id, entry))
+  }
+
+  async listInstances (): Promise<InstanceRow[]> {
+    const r = await this.#run('list-instances', []) as ReplyList
+    const rows: InstanceRow[] = []
+    for (let i = 0; i + 2 < r.length; i += 3) {
+      const row = decodeInstance(String(r[i]), str(r[i + 1]), Number(r[i + 2]))
+      if (row !== null) rows.push(row)
+    }
+    return rows.sort((a, b) => b.lastHeartbeatAt - a.lastHeartbeatAt)
+  }
+}

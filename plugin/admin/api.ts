@@ -1,0 +1,251 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { FST_FIFO_NOT_FOUND } from '../errors'
+import type { Metrics } from '../metrics'
+import type { QueueState, Store } from '../store/store'
+import { presenter } from './present'
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './prometheus'
+import { schemas } from './schemas'
+
+/** What one admin route gets, whichever way it was routed (see long-params.ts). */
+export interface RouteInput {
+  params: Record<string, string>
+  query: Record<string, unknown>
+  body: unknown
+  request: FastifyRequest
+  reply: FastifyReply
+}
+
+export interface AdminRoute {
+  method: 'GET' | 'POST' | 'DELETE'
+  /** Relative to the dashboard path. */
+  url: string
+  schema: { params?: object, querystring?: object, body?: object, response: Record<string, unknown> }
+  /** Operator actions: refused when read-only, JSON bodies only. */
+  mutates: boolean
+  handler: (input: RouteInput) => Promise<unknown>
+}
+
+export interface ApiContext {
+  store: Store
+  metrics: Metrics
+  instanceId: string
+  storeKind: 'redis' | 'memory'
+  version: string
+  showArgs: boolean
+  /** Why actions are refused, or null when they are allowed. */
+  readOnlyReason: string | null
+  heldLeases: () => number
+}
+
+/** How often the dashboard polls; the issue asks for ≤ 2 s. */
+export const REFRESH_MS = 2000
+
+function quote (text: string): string {
+  return JSON.stringify(text.length > 300 ? text.slice(0, 300) + '…' : text)
+}
+
+export function apiRoutes (ctx: ApiContext): AdminRoute[] {
+  const { store } = ctx
+  const present = (): ReturnType<typeof presenter> => presenter(ctx.showArgs, ctx.instanceId)
+
+  async function queueOr404 (name: string) {
+    const row = await store.getQueue(name)
+    if (row === null) throw new FST_FIFO_NOT_FOUND(`queue ${quote(name)} does not exist (a queue exists while it has tasks, or is paused or halted)`)
+    return row
+  }
+
+  async function queueAfter (name: string) {
+    const row = await store.getQueue(name)
+    return row === null ? null : present().queue(row)
+  }
+
+  function audit (input: RouteInput, action: string, target: Record<string, string>): void {
+    input.request.log.info({ fifoAction: action, ...target }, `fastify-fifo: operator action ${action}`)
+  }
+
+  const queueAction = (action: 'pause' | 'resume' | 'retry', run: (queue: string) => Promise<void>): AdminRoute => ({
+    method: 'POST',
+    url: `/api/queues/:queue/${action}`,
+    schema: schemas.queueAction,
+    mutates: true,
+    handler: async (input) => {
+      const queue = input.params.queue
+      await run(queue)
+      audit(input, action, { queue })
+      return { ok: true, queue: await queueAfter(queue) }
+    },
+  })
+
+  return [
+    {
+      method: 'GET',
+      url: '/api/config',
+      schema: schemas.config,
+      mutates: false,
+      handler: async () => ({
+        version: ctx.version,
+        instanceId: ctx.instanceId,
+        storeKind: ctx.storeKind,
+        readOnly: ctx.readOnlyReason !== null,
+        readOnlyReason: ctx.readOnlyReason,
+        showArgs: ctx.showArgs,
+        refreshMs: REFRESH_MS,
+      }),
+    },
+    {
+      method: 'GET',
+      url: '/api/overview',
+      schema: schemas.overview,
+      mutates: false,
+      handler: async () => {
+        const o = await store.overview()
+        const series = o.series
+        return {
+          ...o,
+          bucketMs: series.length > 1 ? series[1].at - series[0].at : 10_000,
+          instanceId: ctx.instanceId,
+          heldLeases: ctx.heldLeases(),
+        }
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/queues',
+      schema: schemas.queues,
+      mutates: false,
+      handler: async ({ query }) => {
+        const search = typeof query.search === 'string' && query.search !== '' ? query.search : undefined
+        const page = await store.listQueues({
+          state: query.state as QueueState | undefined,
+          search,
+          offset: query.offset as number,
+          limit: query.limit as number,
+        })
+        const p = present()
+        return { ...page, items: page.items.map(p.queue), now: Date.now() }
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/queues/:queue',
+      schema: schemas.queue,
+      mutates: false,
+      handler: async ({ params }) => present().queue(await queueOr404(params.queue)),
+    },
+    {
+      method: 'GET',
+      url: '/api/queues/:queue/tasks',
+      schema: schemas.queueTasks,
+      mutates: false,
+      handler: async ({ params, query }) => {
+        const [, page] = await Promise.all([
+          queueOr404(params.queue),
+          store.queueTasks(params.queue, query.offset as number, query.limit as number),
+        ])
+        const p = present()
+        return { ...page, items: page.items.map(p.task), now: Date.now() }
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/tasks/:id',
+      schema: schemas.task,
+      mutates: false,
+      handler: async ({ params }) => {
+        const row = await store.getTask(params.id)
+        if (row === null) throw new FST_FIFO_NOT_FOUND(`task ${quote(params.id)} does not exist (it settled, or was deleted from the dead letters)`)
+        return present().task(row)
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/dead',
+      schema: schemas.dead,
+      mutates: false,
+      handler: async ({ query }) => {
+        const page = await store.listDead(query.offset as number, query.limit as number)
+        const p = present()
+        return { ...page, items: page.items.map(p.dead), now: Date.now() }
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/dead/:id',
+      schema: schemas.deadOne,
+      mutates: false,
+      handler: async ({ params }) => {
+        const row = await store.getDead(params.id)
+        if (row === null) throw new FST_FIFO_NOT_FOUND(`dead letter ${quote(params.id)} does not exist`)
+        return present().dead(row)
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/instances',
+      schema: schemas.instances,
+      mutates: false,
+      handler: async () => {
+        const rows = await store.listInstances()
+        const p = present()
+        return { items: rows.map(p.instance), now: Date.now() }
+      },
+    },
+    queueAction('pause', async (queue) => { await store.pause(queue) }),
+    queueAction('resume', async (queue) => { await store.resume(queue) }),
+    queueAction('retry', async (queue) => { await store.retryHead(queue) }),
+    {
+      method: 'POST',
+      url: '/api/queues/:queue/skip',
+      schema: schemas.skip,
+      mutates: true,
+      handler: async (input) => {
+        const queue = input.params.queue
+        const given = (input.body as { reason?: string }).reason
+        const reason = `skipped by an operator (request ${String(input.request.id)})${given === undefined ? '' : ': ' + given}`
+        const dead = await store.skipHead(queue, reason)
+        audit(input, 'skip', { queue, task: dead.id })
+        return { ok: true, queue: await queueAfter(queue), dead: present().dead(dead) }
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/dead/:id/requeue',
+      schema: schemas.requeue,
+      mutates: true,
+      handler: async (input) => {
+        const result = await store.requeueDead(input.params.id)
+        audit(input, 'requeue', { task: input.params.id, queue: result.queue })
+        return { ok: true, task: { id: result.id, queue: result.queue, name: result.name } }
+      },
+    },
+    {
+      method: 'DELETE',
+      url: '/api/dead/:id',
+      schema: schemas.deleteDead,
+      mutates: true,
+      handler: async (input) => {
+        await store.deleteDead(input.params.id)
+        audit(input, 'delete-dead', { task: input.params.id })
+        return { ok: true }
+      },
+    },
+    {
+      method: 'GET',
+      url: '/metrics',
+      schema: schemas.metrics,
+      mutates: false,
+      handler: async ({ reply }) => {
+        const text = renderMetrics({
+          overview: await store.overview(),
+          metrics: ctx.metrics,
+          heldLeases: ctx.heldLeases(),
+          instanceId: ctx.instanceId,
+          storeKind: ctx.storeKind,
+          version: ctx.version,
+        })
+        reply.type(PROMETHEUS_CONTENT_TYPE)
+        return text
+      },
+    },
+  ]
+}

@@ -1,0 +1,225 @@
+import { readFile } from 'node:fs/promises'
+import { STATUS_CODES } from 'node:http'
+import path from 'node:path'
+import fastifyStatic from '@fastify/static'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preParsingAsyncHookHandler } from 'fastify'
+import {
+  FST_FIFO_INVALID_REQUEST,
+  FST_FIFO_NOT_FOUND,
+  FST_FIFO_READ_ONLY,
+  FST_FIFO_STORE_FAILED,
+  FST_FIFO_UNAUTHORIZED,
+  FST_FIFO_UNSUPPORTED_MEDIA_TYPE,
+} from '../errors'
+import type { Metrics } from '../metrics'
+import type { ResolvedDashboard } from '../options'
+import type { Store } from '../store/store'
+import { apiRoutes, type AdminRoute, type RouteInput } from './api'
+import { registerLongParamFallbacks } from './long-params'
+import { schemas } from './schemas'
+
+export interface AdminOptions {
+  /** The store in use. */
+  store: Store
+  dashboard: ResolvedDashboard
+  /** This instance's counters. */
+  metrics: Metrics
+  instanceId: string
+  storeKind: 'redis' | 'memory'
+  /** Leases this instance holds now. */
+  heldLeases: () => number
+}
+
+const { version } = require('../../package.json') as { version: string }
+
+/** Works from plugin/admin (tsx, tests) and from the compiled dist/admin alike. */
+export const UI_ROOT = path.join(__dirname, '..', '..', 'ui')
+
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
+  "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+].join('; ')
+
+interface ErrorBody { statusCode: number, code: string, error: string, message: string }
+
+function errorBody (statusCode: number, code: string, message: string): ErrorBody {
+  return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message }
+}
+
+function isJsonMediaType (contentType: string | undefined): boolean {
+  if (contentType === undefined) return false
+  return contentType.split(';')[0].trim().toLowerCase() === 'application/json'
+}
+
+function readOnlyReason (dashboard: ResolvedDashboard): string | null {
+  if (dashboard.readOnly) return 'the option dashboard.readOnly is true; set it to false (with a dashboard.auth hook) to enable pause, resume, retry, skip, requeue and delete'
+  if (dashboard.auth == null) return 'no dashboard.auth hook is set; pass dashboard: { auth: async (request, reply) => { /* refuse unless the caller is an operator */ } } to fastify-fifo to enable pause, resume, retry, skip, requeue and delete'
+  return null
+}
+
+/**
+ * The admin JSON API (`<path>/api/*`), Prometheus metrics (`<path>/metrics`)
+ * and the dashboard's static files (`<path>/`). Registered by the fifo plugin
+ * with `prefix: dashboard.path` and NOT wrapped with fastify-plugin: its hooks,
+ * error handler, not-found handler and @fastify/static stay inside this context
+ * and never touch the host app's routes.
+ */
+export default async function adminRoutes (app: FastifyInstance, opts: AdminOptions): Promise<void> {
+  const { dashboard } = opts
+  const refusal = readOnlyReason(dashboard)
+  if (refusal !== null) {
+    const where = `${app.prefix || '/'}`
+    if (dashboard.auth == null) {
+      app.log.warn(`fastify-fifo: the admin API at ${where} is read-only and readable by anyone who can reach it: ${refusal}`)
+    } else {
+      app.log.info(`fastify-fifo: the admin API at ${where} is read-only: ${refusal}`)
+    }
+  }
+
+  // Security headers first, so even refusals carry them.
+  app.addHook('onRequest', async (request, reply) => {
+    const url = request.url
+    const isData = url.includes('/api/') || url.endsWith('/api') || url.split('?')[0].endsWith('/metrics')
+    reply.headers({
+      'cache-control': isData ? 'no-store' : 'no-cache',
+      'content-security-policy': CONTENT_SECURITY_POLICY,
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+      'cross-origin-resource-policy': 'same-origin',
+    })
+  })
+
+  const auth = dashboard.auth ?? null
+  if (auth !== null) {
+    // Runs on every request in this context: API, metrics, static files and 404s.
+    app.addHook('onRequest', async (request, reply) => {
+      try {
+        if (auth.length >= 3) {
+          // Callback-style hooks such as @fastify/basic-auth's `fastify.basicAuth` and @fastify/auth's.
+          const callbackHook = auth as unknown as (req: FastifyRequest, rep: FastifyReply, done: (err?: unknown) => void) => void
+          await new Promise<void>((resolve, reject) => {
+            callbackHook(request, reply, (err?: unknown) => { if (err !== undefined && err !== null) reject(err); else resolve() })
+          })
+        } else {
+          await auth(request, reply)
+        }
+      } catch (err) {
+        if (reply.sent) return reply
+        const status = (err as { statusCode?: unknown })?.statusCode
+        const statusCode = typeof status === 'number' && status >= 400 && status <= 599 ? status : 401
+        let message = err instanceof Error ? err.message : 'refused'
+        if (statusCode >= 500) {
+          request.log.error({ err }, 'fastify-fifo: dashboard.auth failed')
+          message = `the hook failed (request ${String(request.id)}; see the server log)`
+        }
+        const body = errorBody(statusCode, 'FST_FIFO_UNAUTHORIZED', new FST_FIFO_UNAUTHORIZED(message).message)
+        return reply.code(statusCode).type('application/json; charset=utf-8').send(body)
+      }
+      if (reply.sent) return reply
+    })
+  }
+
+  function notFound (request: FastifyRequest): Error {
+    const target = request.url.length > 200 ? request.url.slice(0, 200) + '…' : request.url
+    return new FST_FIFO_NOT_FOUND(`no fastify-fifo admin route ${request.method} ${target} (queue names and task ids must be URL-encoded, "/" as %2F)`)
+  }
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const err = notFound(request) as FastifyError
+    return reply.code(404).send(errorBody(404, err.code, err.message))
+  })
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const body = toErrorBody(error, request)
+    if (body.statusCode >= 500) request.log.error({ err: error }, 'fastify-fifo: admin API request failed')
+    else request.log.info({ code: body.code, message: body.message }, 'fastify-fifo: admin API request refused')
+    // A serializer set for a success reply must not format the error.
+    return reply.code(body.statusCode).serializer(JSON.stringify).type('application/json; charset=utf-8').send(body)
+  })
+
+  // Read-only and content-type checks run before the body is parsed, so a form
+  // post is refused with our 415 rather than a parser error, and a refused
+  // action never reads its body.
+  const guardAction: preParsingAsyncHookHandler = async (request, _reply, payload) => {
+    if (refusal !== null) throw new FST_FIFO_READ_ONLY(refusal)
+    const type = request.headers['content-type']
+    if (!isJsonMediaType(type)) {
+      throw new FST_FIFO_UNSUPPORTED_MEDIA_TYPE(type === undefined ? 'none (send Content-Type: application/json and a JSON object body, {} when empty)' : JSON.stringify(type.slice(0, 100)))
+    }
+    return payload
+  }
+
+  const routes = apiRoutes({
+    store: opts.store,
+    metrics: opts.metrics,
+    instanceId: opts.instanceId,
+    storeKind: opts.storeKind,
+    version,
+    showArgs: dashboard.showArgs,
+    readOnlyReason: refusal,
+    heldLeases: opts.heldLeases,
+  })
+  const run = async (route: AdminRoute, input: RouteInput): Promise<unknown> => await route.handler(input)
+
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      schema: route.schema,
+      bodyLimit: route.mutates ? 4096 : undefined,
+      preParsing: route.mutates ? guardAction : undefined,
+      handler: async (request, reply) => await run(route, {
+        params: request.params as Record<string, string>,
+        query: request.query as Record<string, unknown>,
+        body: request.body,
+        request,
+        reply,
+      }),
+    })
+  }
+  registerLongParamFallbacks(app, routes, run, { preParsing: guardAction }, notFound)
+
+  // The page loads its assets by relative URL, so it is served at `<path>/`
+  // only, and `<path>` redirects there.
+  const indexHtml = await readFile(path.join(UI_ROOT, 'index.html'))
+  const page = { schema: { ...schemas.page, hide: true } as object }
+  app.get('/', { ...page, prefixTrailingSlash: 'slash' }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(indexHtml))
+  if (app.prefix !== '') {
+    app.get('/', { ...page, prefixTrailingSlash: 'no-slash' }, async (request, reply) => {
+      const query = request.url.indexOf('?')
+      return reply.redirect(app.prefix + '/' + (query === -1 ? '' : request.url.slice(query)), 302)
+    })
+  }
+  await app.register(fastifyStatic, {
+    root: UI_ROOT,
+    prefix: '/',
+    decorateReply: false,
+    wildcard: false,
+    index: false,
+    cacheControl: false,
+    dotfiles: 'ignore',
+    serveDotFiles: false,
+  })
+}
+
+function toErrorBody (error: FastifyError, request: FastifyRequest): ErrorBody {
+  const code = typeof error.code === 'string' ? error.code : ''
+  const status = typeof error.statusCode === 'number' ? error.statusCode : 500
+  if (error.validation !== undefined) {
+    return errorBody(400, 'FST_FIFO_INVALID_REQUEST', new FST_FIFO_INVALID_REQUEST(`${error.validationContext ?? 'request'}${error.message.replace(/^(body|querystring|params)/, '')}`).message)
+  }
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const type = request.headers['content-type']
+    return errorBody(415, 'FST_FIFO_UNSUPPORTED_MEDIA_TYPE', new FST_FIFO_UNSUPPORTED_MEDIA_TYPE(JSON.stringify(String(type).slice(0, 100))).message)
+  }
+  if (code.startsWith('FST_FIFO_') && status < 500) return errorBody(status, code, error.message)
+  if (code === 'FST_FIFO_REDIS_UNAVAILABLE') return errorBody(503, code, 'Redis is unavailable; see the server log')
+  if (status >= 400 && status < 500) {
+    // Body parser refusals (empty or malformed JSON, too large) and the like.
+    return errorBody(status, 'FST_FIFO_INVALID_REQUEST', new FST_FIFO_INVALID_REQUEST(error.message).message)
+  }
+  // Anything else is the store failing (Redis down, a timeout, a bug). The
+  // details go to the log only: they may name hosts or internals.
+  return errorBody(503, 'FST_FIFO_STORE_FAILED', new FST_FIFO_STORE_FAILED(`see the server log for request ${String(request.id)}`).message)
+}

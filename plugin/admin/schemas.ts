@@ -1,0 +1,212 @@
+/**
+ * JSON schemas of the admin API: Fastify validates requests and serializes
+ * responses with them, so a response can never carry a field that is not
+ * listed here (a stored record's extra fields, a payload when showArgs is off).
+ */
+
+const QUEUE_STATES = ['waiting', 'running', 'retrying', 'halted', 'missing-handler', 'paused'] as const
+
+const str = { type: 'string' } as const
+const int = { type: 'integer' } as const
+const bool = { type: 'boolean' } as const
+const nullableStr = { type: ['string', 'null'] } as const
+const nullableInt = { type: ['integer', 'null'] } as const
+
+function object (properties: Record<string, unknown>, description?: string): Record<string, unknown> {
+  return { type: 'object', additionalProperties: false, required: Object.keys(properties), properties, ...(description === undefined ? {} : { description }) }
+}
+
+export const errorReply = {
+  ...object({
+    statusCode: int,
+    code: { type: 'string', description: 'Stable FST_FIFO_* code' },
+    error: { type: 'string', description: 'HTTP status text' },
+    message: str,
+  }, 'Every admin API error'),
+}
+
+const errorResponses = { '4xx': errorReply, '5xx': errorReply }
+
+// ---- request parts ----
+
+const pageProperties = {
+  offset: { type: 'integer', minimum: 0, maximum: 1_000_000_000, default: 0, description: 'Rows to skip' },
+  limit: { type: 'integer', minimum: 1, maximum: 500, default: 50, description: 'Rows per page (1–500)' },
+}
+export const pageQuery = { type: 'object', additionalProperties: false, properties: pageProperties }
+
+export const queuesQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...pageProperties,
+    state: { type: 'string', enum: QUEUE_STATES, description: 'Only queues in this state' },
+    search: { type: 'string', maxLength: 256, description: 'Case-sensitive substring of the queue name' },
+  },
+}
+
+const emptyQuery = { type: 'object', additionalProperties: false, properties: {} }
+
+export const queueParams = object({ queue: { type: 'string', minLength: 1, maxLength: 256, description: 'Queue name, URL-encoded' } })
+export const idParams = object({ id: { type: 'string', minLength: 1, maxLength: 512 } })
+
+/**
+ * Every action takes a JSON object body (send `{}` when there is nothing to
+ * say). Requiring a JSON body is what keeps a cross-site HTML form, which can
+ * only send form or text bodies, from triggering an action.
+ */
+export const actionBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    reason: { type: 'string', minLength: 1, maxLength: 500, description: 'skip only: recorded on the dead letter' },
+  },
+}
+export const emptyBody = { type: 'object', additionalProperties: false, properties: {} }
+
+// ---- response parts ----
+
+const head = object({
+  id: str,
+  name: { type: 'string', description: 'Handler name' },
+  attempts: { type: 'integer', description: 'Attempts started so far (0: not started yet)' },
+  enqueuedAt: { type: 'integer', description: 'ms since epoch' },
+  ageMs: { type: 'integer', description: 'Time since it was enqueued' },
+  lastError: nullableStr,
+  requestId: nullableStr,
+})
+
+export const queueView = {
+  ...object({
+    name: str,
+    state: { type: 'string', enum: QUEUE_STATES },
+    depth: { type: 'integer', description: 'Tasks in the queue, head included' },
+    paused: bool,
+    head: nullable(head),
+    holder: { type: ['string', 'null'], description: 'Instance holding the lease while running' },
+    leaseExpiresAt: nullableInt,
+    retryAt: { type: ['integer', 'null'], description: 'When a retrying head runs again' },
+    missingHandler: { type: ['string', 'null'], description: 'The handler a missing-handler head needs' },
+    haltedAt: nullableInt,
+  }),
+}
+
+const args = { type: ['string', 'null'], description: 'The arguments array as JSON text; null when dashboard.showArgs is false' }
+
+export const taskView = {
+  ...object({
+    id: str,
+    queue: str,
+    name: str,
+    where: { type: 'string', enum: ['head', 'pending', 'dead'] },
+    position: { type: ['integer', 'null'], description: '0 = head; null for a dead letter' },
+    attempts: int,
+    enqueuedAt: int,
+    ageMs: int,
+    requestId: nullableStr,
+    lastError: nullableStr,
+    deadReason: nullableStr,
+    deadAt: nullableInt,
+    args,
+  }),
+}
+
+export const deadView = {
+  ...object({
+    id: str,
+    queue: str,
+    name: str,
+    attempts: int,
+    enqueuedAt: int,
+    requestId: nullableStr,
+    reason: str,
+    deadAt: int,
+    args,
+  }),
+}
+
+const instanceView = object({
+  id: str,
+  host: str,
+  pid: int,
+  version: str,
+  startedAt: int,
+  concurrency: int,
+  handlers: { type: 'array', items: str },
+  lastHeartbeatAt: int,
+  lastHeartbeatAgeMs: int,
+  queuesHeld: int,
+  self: { type: 'boolean', description: 'true for the instance answering this request' },
+})
+
+/** Serializes as null or as the object (fast-json-stringify handles a type list without anyOf's per-row validation). */
+function nullable (schema: Record<string, unknown>): Record<string, unknown> {
+  return { ...schema, type: ['object', 'null'] }
+}
+
+function page (item: Record<string, unknown>): Record<string, unknown> {
+  return object({ items: { type: 'array', items: item }, total: int, offset: int, limit: int, now: int })
+}
+
+const overview = object({
+  now: int,
+  queues: int,
+  waiting: { type: 'integer', description: 'Runnable queues not held by anyone' },
+  running: int,
+  retrying: int,
+  halted: int,
+  paused: int,
+  missingHandler: int,
+  pendingTasks: int,
+  deadLetters: int,
+  liveInstances: int,
+  completedLastMinute: int,
+  failedLastMinute: int,
+  bucketMs: { type: 'integer', description: 'Width of one series bucket' },
+  series: { type: 'array', items: object({ at: int, completed: int, failed: int }), description: 'Oldest first, last 10 minutes' },
+  oldestHeadAgeMs: int,
+  instanceId: str,
+  heldLeases: { type: 'integer', description: 'Leases the answering instance holds' },
+})
+
+const config = object({
+  version: str,
+  instanceId: str,
+  storeKind: { type: 'string', enum: ['redis', 'memory'] },
+  readOnly: bool,
+  readOnlyReason: { type: ['string', 'null'], description: 'Why actions are refused, and how to enable them' },
+  showArgs: bool,
+  refreshMs: int,
+})
+
+const enqueued = object({ id: str, queue: str, name: str })
+const queueAction = object({ ok: bool, queue: nullable(queueView) })
+
+// ---- route schemas ----
+
+const tags = ['fastify-fifo']
+
+export const schemas = {
+  config: { tags, summary: 'Dashboard settings: read-only status, argument visibility', querystring: emptyQuery, response: { 200: config, ...errorResponses } },
+  overview: { tags, summary: 'Totals, throughput and oldest head', querystring: emptyQuery, response: { 200: overview, ...errorResponses } },
+  queues: { tags, summary: 'Queues by urgency (halted first, then oldest head), paginated', querystring: queuesQuery, response: { 200: page(queueView), ...errorResponses } },
+  queue: { tags, summary: 'One queue', params: queueParams, querystring: emptyQuery, response: { 200: queueView, ...errorResponses } },
+  queueTasks: { tags, summary: "A queue's tasks in order, head first", params: queueParams, querystring: pageQuery, response: { 200: page(taskView), ...errorResponses } },
+  task: { tags, summary: 'One task and where it is now', params: idParams, querystring: emptyQuery, response: { 200: taskView, ...errorResponses } },
+  dead: { tags, summary: 'Dead letters, newest first', querystring: pageQuery, response: { 200: page(deadView), ...errorResponses } },
+  deadOne: { tags, summary: 'One dead letter', params: idParams, querystring: emptyQuery, response: { 200: deadView, ...errorResponses } },
+  instances: { tags, summary: 'Live instances, newest heartbeat first', querystring: emptyQuery, response: { 200: object({ items: { type: 'array', items: instanceView }, now: int }), ...errorResponses } },
+  queueAction: { tags, summary: 'pause | resume | retry | skip', params: queueParams, querystring: emptyQuery, body: actionBody, response: { 200: queueAction, ...errorResponses } },
+  skip: { tags, summary: 'Move the head to the dead letters and let the queue continue', params: queueParams, querystring: emptyQuery, body: actionBody, response: { 200: object({ ok: bool, queue: nullable(queueView), dead: deadView }), ...errorResponses } },
+  requeue: { tags, summary: 'Append a dead letter to the tail of its queue again', params: idParams, querystring: emptyQuery, body: emptyBody, response: { 200: object({ ok: bool, task: enqueued }), ...errorResponses } },
+  deleteDead: { tags, summary: 'Delete a dead letter', params: idParams, querystring: emptyQuery, body: emptyBody, response: { 200: object({ ok: bool }), ...errorResponses } },
+  metrics: {
+    tags,
+    summary: 'Prometheus text format',
+    querystring: emptyQuery,
+    response: { 200: { content: { 'text/plain': { schema: { type: 'string' } } } }, ...errorResponses },
+  },
+  page: { querystring: emptyQuery, response: errorResponses },
+}
+
+export type QueueStateName = typeof QUEUE_STATES[number]

@@ -1,0 +1,180 @@
+import { join } from 'node:path'
+import Fastify from 'fastify'
+import fifo, { taskContext } from '../../plugin'
+import { EventLog } from './events'
+import { observeStore } from './observe'
+
+/**
+ * One server process of a chaos or multi-process run: a Fastify app using the
+ * plugin, with one task, `step(queue, seq, spec)`, whose handler records its
+ * start, end and abort in this process's event log (events.ts). Producers
+ * enqueue through `POST /enqueue` so an enqueue goes through a real request.
+ *
+ * Config comes as JSON in argv[2] (see AppConfig). When forked with an IPC
+ * channel it reports `{ type: 'ready', port }` and, if `ipcEvents`, every
+ * event it logs, so a test can act on them (kill the holder of a task…).
+ * SIGTERM closes the app gracefully (hand-over) and exits 0.
+ */
+export interface AppConfig {
+  inst: string
+  redisUrl: string
+  prefix: string
+  logDir: string
+  leaseMs: number
+  sweepMs: number
+  concurrency?: number
+  burst?: number
+  commandTimeoutMs?: number
+  closeTimeoutMs?: number
+  /** The step task's timeoutMs and attempts. */
+  timeoutMs?: number
+  attempts?: number
+  /** Record store settlements (observe.ts). @default true */
+  observe?: boolean
+  ipcEvents?: boolean
+  fsync?: boolean
+  /** Fastify log level written to <logDir>/app-<inst>.log. @default 'warn' */
+  logLevel?: string
+}
+
+/** What a task asks its handler to do. `ms`: how long it works. */
+export interface StepSpec {
+  ms: number
+  /**
+   * throw: fail on attempt 1 · throw-always: fail every time (dead-lettered) ·
+   * hang: on attempt 1 wait past timeoutMs, until aborted · zombie: on attempt 1
+   * ignore the abort and finish late.
+   */
+  fault?: 'throw' | 'throw-always' | 'hang' | 'zombie'
+}
+
+export type StepArgs = [queue: string, seq: number, spec: StepSpec]
+
+function reasonCode (reason: unknown): string {
+  const code = (reason as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : reason instanceof Error ? reason.name : String(reason)
+}
+
+async function pause (ms: number, signal: AbortSignal | null): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(signal.reason)
+      return
+    }
+    const done = (): void => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal?.reason)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+async function main (): Promise<void> {
+  const cfg = JSON.parse(process.argv[2] ?? '{}') as AppConfig
+  const log = new EventLog(cfg.logDir, cfg.inst, { fsync: cfg.fsync })
+  const toParent = cfg.ipcEvents === true && typeof process.send === 'function'
+  const emit: EventLog['write'] = (body) => {
+    log.write(body)
+    if (toParent) process.send?.({ type: 'event', inst: cfg.inst, event: body })
+  }
+  const timeoutMs = cfg.timeoutMs ?? 2000
+
+  const app = Fastify({ logger: { level: cfg.logLevel ?? 'warn', file: join(cfg.logDir, `app-${cfg.inst}.log`) } })
+  await app.register(fifo, {
+    redis: cfg.redisUrl,
+    prefix: cfg.prefix,
+    instanceId: cfg.inst,
+    leaseMs: cfg.leaseMs,
+    sweepMs: cfg.sweepMs,
+    concurrency: cfg.concurrency ?? 8,
+    burst: cfg.burst ?? 20,
+    commandTimeoutMs: cfg.commandTimeoutMs ?? 2000,
+    closeTimeoutMs: cfg.closeTimeoutMs ?? 2000,
+    dashboard: false,
+  })
+  if (cfg.observe !== false) observeStore(app.fifo.store, log)
+
+  const step = app.fifo.define('step', {
+    queue: (queue: string) => queue,
+    attempts: cfg.attempts ?? 5,
+    backoff: { type: 'fixed', delayMs: 20 },
+    onExhausted: 'dead-letter',
+    timeoutMs,
+  }, async (queue: string, seq: number, spec: StepSpec) => {
+    const ctx = taskContext()
+    if (ctx === null) throw new Error('no task context')
+    const ref = { id: ctx.id, queue, seq, attempt: ctx.attempt }
+    emit({ type: 'start', ...ref })
+    const onAbort = (): void => emit({ type: 'abort', ...ref, reason: reasonCode(ctx.signal.reason) })
+    if (ctx.signal.aborted) onAbort()
+    else ctx.signal.addEventListener('abort', onAbort, { once: true })
+    const first = ctx.attempt === 1
+    try {
+      if (spec.fault === 'throw-always' || (spec.fault === 'throw' && first)) throw new Error(`planned failure of ${queue}#${seq}`)
+      if (spec.fault === 'hang' && first) await pause(timeoutMs * 10, ctx.signal)
+      if (spec.fault === 'zombie' && first) {
+        await pause(timeoutMs + 500, null)
+        emit({ type: 'end', ...ref, outcome: 'zombie' })
+        return
+      }
+      await pause(spec.ms, ctx.signal)
+      emit({ type: 'end', ...ref, outcome: 'ok' })
+    } catch (err) {
+      emit({ type: 'end', ...ref, outcome: ctx.signal.aborted ? 'aborted' : 'threw' })
+      throw err
+    }
+  })
+
+  app.post<{ Body: { queue: string, seq: number, spec: StepSpec } }>('/enqueue', async (request, reply) => {
+    const { queue, seq, spec } = request.body
+    try {
+      const task = await request.fifo.enqueue(step, queue, seq, spec)
+      return { id: task.id }
+    } catch (err) {
+      const code = (err as { code?: unknown }).code
+      return await reply.code(503).send({ code: typeof code === 'string' ? code : 'ERROR', message: (err as Error).message })
+    }
+  })
+  app.get('/health', async () => ({ inst: cfg.inst, pid: process.pid }))
+
+  let closing = false
+  process.on('SIGTERM', () => {
+    if (closing) return
+    closing = true
+    app.close().then(() => {
+      log.close()
+      process.exit(0)
+    }, (err: unknown) => {
+      process.stderr.write(`close failed: ${String(err)}\n`)
+      process.exit(1)
+    })
+  })
+  process.on('disconnect', () => { if (!closing) process.kill(process.pid, 'SIGTERM') })
+
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  log.write({ type: 'proc', inst: cfg.inst, action: 'ready', pid: process.pid })
+  process.send?.({ type: 'ready', inst: cfg.inst, port, pid: process.pid })
+}
+
+// Any unhandled rejection or exception is the plugin crashing the server: say so and die,
+// so the runner records a crash.
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`unhandledRejection: ${err instanceof Error ? err.stack : String(err)}\n`)
+  process.exit(70)
+})
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`uncaughtException: ${err.stack ?? String(err)}\n`)
+  process.exit(71)
+})
+
+main().catch((err: unknown) => {
+  process.stderr.write(`startup failed: ${err instanceof Error ? err.stack : String(err)}\n`)
+  process.exit(72)
+})

@@ -1,0 +1,84 @@
+import type { ClaimedTask, Store } from '../../plugin/store/store'
+import type { EventLog } from './events'
+
+/**
+ * Test instrumentation: wraps the store an app uses (app.fifo.store, the same
+ * object its worker calls) so that every settlement the worker attempts is
+ * recorded with the store's answer — accepted, fenced, or failed to reach
+ * Redis. The checker uses these as ground truth for "the store accepted this
+ * completion" and "this holder was fenced". Must run before app.ready().
+ */
+interface Head { id: string, seq: number, attempt: number }
+
+function seqOf (task: ClaimedTask): number {
+  try {
+    const args = JSON.parse(task.payload) as unknown
+    return Array.isArray(args) && typeof args[1] === 'number' ? args[1] : -1
+  } catch {
+    return -1
+  }
+}
+
+function errorCode (err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : err instanceof Error ? err.message.slice(0, 200) : String(err)
+}
+
+export function observeStore (store: Store, log: EventLog): void {
+  // queue + token → the head the holder of that lease is running.
+  const heads = new Map<string, Head>()
+  const key = (queue: string, token: string): string => `${queue}\u0000${token}`
+  const remember = (task: ClaimedTask | null): void => {
+    if (task !== null) heads.set(key(task.queue, task.token), { id: task.id, seq: seqOf(task), attempt: task.attempt })
+  }
+
+  const claim = store.claim.bind(store)
+  const complete = store.complete.bind(store)
+  const fail = store.fail.bind(store)
+  const heartbeat = store.heartbeat.bind(store)
+
+  store.claim = async (owner, leaseMs) => {
+    const task = await claim(owner, leaseMs)
+    remember(task)
+    return task
+  }
+
+  store.complete = async (lease, owner, leaseMs, keep) => {
+    const k = key(lease.queue, lease.token)
+    const head = heads.get(k) ?? { id: '?', seq: -1, attempt: -1 }
+    const ref = { id: head.id, queue: lease.queue, seq: head.seq, attempt: head.attempt }
+    try {
+      const result = await complete(lease, owner, leaseMs, keep)
+      log.write({ type: 'settle', ...ref, op: 'complete', result: result.ok ? 'ok' : 'fenced' })
+      heads.delete(k)
+      if (result.ok) remember(result.next)
+      return result
+    } catch (err) {
+      log.write({ type: 'settle', ...ref, op: 'complete', result: 'error', error: errorCode(err) })
+      throw err
+    }
+  }
+
+  store.fail = async (lease, input) => {
+    const k = key(lease.queue, lease.token)
+    const head = heads.get(k) ?? { id: '?', seq: -1, attempt: -1 }
+    const ref = { id: head.id, queue: lease.queue, seq: head.seq, attempt: head.attempt }
+    try {
+      const result = await fail(lease, input)
+      log.write(result.ok
+        ? { type: 'settle', ...ref, op: 'fail', result: 'ok', outcome: result.outcome }
+        : { type: 'settle', ...ref, op: 'fail', result: 'fenced' })
+      heads.delete(k)
+      return result
+    } catch (err) {
+      log.write({ type: 'settle', ...ref, op: 'fail', result: 'error', error: errorCode(err) })
+      throw err
+    }
+  }
+
+  store.heartbeat = async (instance, held, leaseMs) => {
+    const lost = await heartbeat(instance, held, leaseMs)
+    for (const queue of lost) log.write({ type: 'lease-lost', queue })
+    return lost
+  }
+}

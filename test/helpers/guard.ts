@@ -23,7 +23,7 @@ setImmediate(() => {
   t.test('no worker, timer, connection or child process left running', async (t) => {
     for (let i = 0; i < 80; i++) {
       if (leftovers().length === 0 && activeTimers() === 0) break
-      await new Promise((resolve) => setTimeout(resolve, 25).unref())
+      await new Promise((resolve) => setTimeout(resolve, 25))
     }
     const left = leftovers()
     const timers = activeTimers()

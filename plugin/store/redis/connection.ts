@@ -55,6 +55,20 @@ const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN
 
 const noop = (): void => {}
 
+/** Resolves when `client` has ended (its socket closed), or after 1 s: close() never hangs on it. */
+async function ended (client: Client): Promise<void> {
+  if (client.status === 'end') return
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, 1000)
+    function done (): void {
+      clearTimeout(timer)
+      client.off('end', done)
+      resolve()
+    }
+    client.once('end', done)
+  })
+}
+
 interface Deferred<T> {
   promise: Promise<T>
   resolve: (value: T) => void
@@ -211,10 +225,13 @@ export class RedisConnection {
     return this.#blocking
   }
 
-  #dropBlocking (): void {
+  /** Disconnects the blocking connection; resolves once its socket is closed (bounded). */
+  async #dropBlocking (): Promise<void> {
     const conn = this.#blocking
     this.#blocking = null
-    conn?.disconnect()
+    if (conn === null) return
+    conn.disconnect()
+    await ended(conn)
   }
 
   /**
@@ -247,7 +264,7 @@ export class RedisConnection {
     const left = deadline - Date.now()
     if (wait.settled || left <= 0 || conn.status !== 'ready') return false
     // A dead peer that never closes the socket would leave BLPOP hanging: give up a second after its timeout.
-    const guard = setTimeout(() => { if (this.#blocking === conn) this.#dropBlocking() }, left + 1000)
+    const guard = setTimeout(() => { if (this.#blocking === conn) this.#dropBlocking().catch(noop) }, left + 1000)
     try {
       const reply = await conn.blpop(key, Math.max(0.01, left / 1000).toFixed(3))
       return reply !== null
@@ -263,7 +280,7 @@ export class RedisConnection {
     if (wait === null) return
     this.#waiting = null
     wait.resolve(false)
-    this.#dropBlocking()
+    this.#dropBlocking().catch(noop)
   }
 
   /** Stops waits, drops the blocking connection, quits the main client if the store created it. Each step runs. */
@@ -271,7 +288,7 @@ export class RedisConnection {
     this.#closed = true
     const steps: Array<Promise<unknown>> = [
       Promise.resolve().then(() => this.interrupt()),
-      Promise.resolve().then(() => this.#dropBlocking()),
+      this.#dropBlocking(),
     ]
     if (this.#owned) steps.push(this.#quit())
     const results = await Promise.allSettled(steps)
@@ -283,18 +300,17 @@ export class RedisConnection {
   async #quit (): Promise<void> {
     const client = this.client
     if (client.status === 'end') return
-    if (client.status !== 'ready') {
-      client.disconnect()
-      return
+    if (client.status === 'ready') {
+      let timer: NodeJS.Timeout | undefined
+      try {
+        await Promise.race([
+          client.quit(),
+          new Promise((resolve) => { timer = setTimeout(resolve, Math.min(1000, this.#o.commandTimeoutMs)) }),
+        ])
+      } catch {}
+      clearTimeout(timer)
     }
-    let timer: NodeJS.Timeout | undefined
-    try {
-      await Promise.race([
-        client.quit(),
-        new Promise((resolve) => { timer = setTimeout(resolve, Math.min(1000, this.#o.commandTimeoutMs)) }),
-      ])
-    } catch {}
-    clearTimeout(timer)
     if ((client.status as string) !== 'end') client.disconnect()
+    await ended(client)
   }
 }

@@ -27,7 +27,9 @@ local function recordTime (rec)
   local a = string.find(rec, '\n', 1, true)
   local b = a and string.find(rec, '\n', a + 1, true)
   local c = b and string.find(rec, '\n', b + 1, true)
-  return c and tonumber(string.sub(rec, b + 1, c - 1))
+  -- Digits only: tonumber would also take 'nan', 'inf' and hex, which no score may be.
+  local text = c and string.sub(rec, b + 1, c - 1)
+  return text and string.match(text, '^%d+$') and tonumber(text)
 end
 
 -- The urgency score of a queue whose head is `rec` (a corrupt head sorts first: it needs a look).

@@ -38,10 +38,18 @@ export interface TaskMethodOptions<Q extends QueueOption = QueueOption> extends 
 /** What `@task` accepts: an async method that resolves nothing. */
 export type TaskMethod<This, A extends unknown[]> = (this: This, ...args: A) => Promise<void>
 
+// The checks below sit on the decorator's context parameter, so a misuse is one
+// type error whose message says what is wrong.
+
 /** Refuses a queue function that could not be called with the method's arguments. */
 type QueueFits<Q, A extends unknown[]> = Q extends string
   ? unknown
   : Q extends (...args: A) => string ? unknown : { 'the queue function must accept the method\'s arguments': Q }
+
+/** Refuses a method whose callers would expect its body's result: a call enqueues, it does not run the body. */
+type ResolvesVoid<M extends (...args: never[]) => unknown> = ReturnType<M> extends Promise<void>
+  ? unknown
+  : { 'a @task method must be async and declared Promise<void>': ReturnType<M> }
 
 /** The keys of T whose values `@task` could have decorated. */
 export type TaskMethodKeys<T> = {
@@ -49,6 +57,7 @@ export type TaskMethodKeys<T> = {
 }[keyof T]
 
 type ArgsOf<F> = F extends (...args: infer A) => Promise<void> ? A : never
+type ParamsOf<F> = F extends (...args: infer A) => unknown ? A : never
 
 interface MethodSpec {
   key: string
@@ -72,10 +81,11 @@ function describe (key: string, context: unknown): string {
  * the method's body later, in queue order, with `this` being that instance.
  */
 export function task<Q extends QueueOption> (options: TaskMethodOptions<Q>) {
-  return function decorate<This, A extends unknown[]> (
-    method: TaskMethod<This, A>,
-    context: ClassMethodDecoratorContext<This, TaskMethod<This, A>> & QueueFits<Q, A>
-  ): TaskMethod<This, A> {
+  // `any[]` only because TypeScript's ClassMethodDecoratorContext requires it of the method type.
+  return function decorate<This, M extends (this: This, ...args: any[]) => unknown> (
+    method: M,
+    context: ClassMethodDecoratorContext<This, M> & QueueFits<Q, ParamsOf<M>> & ResolvesVoid<M>
+  ): M {
     // With experimentalDecorators the second argument is the property key, not a context object.
     if (typeof context !== 'object' || context === null || context.kind !== 'method') {
       throw new FST_FIFO_INVALID_DEFINITION(describe('@task', context),
@@ -90,7 +100,7 @@ export function task<Q extends QueueOption> (options: TaskMethodOptions<Q>) {
     const key = context.name
     const spec: MethodSpec = {
       key,
-      original: method as (...args: unknown[]) => unknown,
+      original: method as unknown as (...args: unknown[]) => unknown,
       replacement: async function (this: object, ...args: unknown[]): Promise<unknown> {
         const bound = tasksByInstance.get(this)?.get(key)
         if (bound === undefined) {
@@ -107,7 +117,7 @@ export function task<Q extends QueueOption> (options: TaskMethodOptions<Q>) {
       else specs.push(spec)
     })
     // The enqueue resolves { id, queue, name, duplicate }; the method's declared type says Promise<void>.
-    return spec.replacement as unknown as TaskMethod<This, A>
+    return spec.replacement as unknown as M
   }
 }
 

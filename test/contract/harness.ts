@@ -95,3 +95,15 @@ export async function setup (t: Test, factory: HarnessFactory, options?: Harness
   t.teardown(async () => await h.cleanup())
   return Object.assign(h, { s: h.store })
 }
+
+/**
+ * Waits (on a ref'd timer, up to `timeoutMs`) until sockets and child
+ * processes that are already closing have gone. A closed ioredis client's
+ * socket or a killed redis-server can linger for a moment; if the file's leak
+ * guard polls on unref'd timers meanwhile, the process may exit mid-check.
+ */
+export async function settleHandles (timeoutMs = 2000): Promise<void> {
+  const closing = (): boolean => process.getActiveResourcesInfo().some((r) => r === 'TCPWrap' || r === 'TCPSocketWrap' || r === 'ProcessWrap')
+  const deadline = Date.now() + timeoutMs
+  while (closing() && Date.now() < deadline) await realSleep(10)
+}

@@ -97,8 +97,9 @@ async function pickup (job: Extract<Job, { role: 'pickup' }>): Promise<Running> 
   })
   await instance.start()
   const sample = async (i: number): Promise<number> => {
-    // Let the worker finish the previous task and go idle (blocked on its wake-up).
-    await sleep(5 + (i % 6))
+    // Let the worker finish the previous task and go idle: 10–30 ms, the same
+    // sequence for every system.
+    await sleep(10 + ((i * 7) % 21))
     const handlerStarted = new Promise<number>((resolve) => { started = resolve })
     const t0 = now()
     await instance.enqueue('pickup', i)

@@ -17,6 +17,7 @@ export async function http (bench: Bench): Promise<void> {
   await bench.interleave(scenario, bench.cfg.heavyRounds, async (system, round) => {
     const ns = await bench.fresh()
     const child = await Child.start({ role: 'http', system, url: bench.redis.url, ns, keys: 100 })
+    child.go()
     try {
       const base = `http://127.0.0.1:${child.port}`
       await cannon(`${base}/enqueue`, 1)

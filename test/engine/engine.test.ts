@@ -256,6 +256,32 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
       release()
     })
 
+    t.test('fairness: with more runnable queues than slots, a holder gives its queue back after a burst', async (t) => {
+      const b = await backend(kind, kind === 'memory' ? new MemoryStore({}) : undefined)
+      t.teardown(() => b.cleanup())
+      const app = await b.app({ concurrency: 1, burst: 3, worker: false })
+      const ran: string[] = []
+      const job = app.fifo.define('fair', { queue: (q: string) => q }, async (q: string) => { ran.push(q) })
+      await app.ready()
+      for (let i = 0; i < 9; i++) {
+        await job('x')
+        await job('y')
+      }
+      const worker = await b.app({ concurrency: 1, burst: 3 })
+      worker.fifo.define('fair', { queue: (q: string) => q }, async (q: string) => { ran.push(q) })
+      await worker.ready()
+      await until('all ran', () => ran.length === 18)
+      const runs: number[] = []
+      let last = ''
+      for (const q of ran) {
+        if (q === last) runs[runs.length - 1]++
+        else runs.push(1)
+        last = q
+      }
+      t.ok(runs.every((n) => n <= 3), `no queue ran more than a burst in a row: ${JSON.stringify(runs)}`)
+      t.ok(runs.length >= 6, 'the queues took turns')
+    })
+
     t.test('bad input is refused with a typed error and nothing is stored', async (t) => {
       const b = await backend(kind)
       t.teardown(() => b.cleanup())
@@ -324,5 +350,33 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
       await app.ready()
       t.throws(() => f('y', { queue: 'q' }, async () => {}), { code: 'FST_FIFO_INVALID_DEFINITION', message: /before the app is ready/ })
     })
+
+    if (kind === 'redis') {
+      t.test('after SCRIPT FLUSH every operation keeps working (NOSCRIPT reload)', async (t) => {
+        const b = await backend(kind)
+        t.teardown(() => b.cleanup())
+        const app = await b.app()
+        const ran: number[] = []
+        let fails = 1
+        const job = app.fifo.define('flush', { queue: 'fl', attempts: 3, backoff: 5 }, async (n: number) => {
+          if (n === 2 && fails-- > 0) throw new Error('once')
+          ran.push(n)
+        })
+        await app.ready()
+        const c = b.redis!.client()
+        t.teardown(() => c.quit())
+        await job(1)
+        await until('first ran', () => ran.length === 1)
+        t.equal(await c.script('FLUSH'), 'OK')
+        await job(2)
+        await job(3)
+        await until('the rest ran, with a retry in between', () => ran.length === 3)
+        t.same(ran, [1, 2, 3])
+        await c.script('FLUSH')
+        t.same((await app.fifo.store.listQueues({ offset: 0, limit: 10 })).items, [], 'reads work after a flush too')
+        const ov = await app.fifo.store.overview()
+        t.equal(ov.pendingTasks, 0)
+      })
+    }
   })
 }

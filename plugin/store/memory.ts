@@ -1,4 +1,4 @@
-import { FST_FIFO_CONFLICT, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../errors'
+import { FST_FIFO_CLOSED, FST_FIFO_CONFLICT, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../errors'
 import type {
   ClaimedTask, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow,
   LeaseRef, ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow,
@@ -34,6 +34,7 @@ const DEFAULT_DEDUPE_MS = 300_000
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const
   readonly #state: MemoryState
+  #closed = false
 
   constructor (options: MemoryStoreOptions = {}) {
     const limit = options.deadLetterLimit ?? 10_000
@@ -48,10 +49,14 @@ export class MemoryStore implements Store {
   async connect (): Promise<void> {}
 
   async close (): Promise<void> {
+    this.#closed = true
     this.#state.wake.close()
   }
 
   async enqueue (task: NewTask): Promise<EnqueueResult> {
+    // Like RedisStore after close: refuse rather than accept a task no worker will ever run.
+    // Reads keep working, so a test can still inspect the final state.
+    if (this.#closed) throw new FST_FIFO_CLOSED(task.name)
     const s = this.#state
     const now = s.now()
     if (task.dedupeId !== undefined) {

@@ -71,5 +71,7 @@ export function wakeCases (t: Test, factory: HarnessFactory): void {
     t.equal(await within(waiting, 5000), false)
     await s.close()
     t.pass('close is idempotent')
+    t.equal(await s.waitForWork(1000), false, 'a closed store does not wait')
+    await t.rejects(s.enqueue(task('q', 1)), 'a closed store accepts no task')
   })
 }

@@ -55,9 +55,17 @@ const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN
 
 const noop = (): void => {}
 
+/** Closes a connection with nothing left to say at once: no graceful FIN wait on a peer that may never answer. */
+async function hangUp (client: Client): Promise<void> {
+  client.disconnect()
+  if (client instanceof Redis) (client.stream as { destroy?: () => void } | undefined)?.destroy?.()
+  await ended(client)
+}
+
 /** Resolves when `client` has ended (its socket closed), or after 1 s: close() never hangs on it. */
 async function ended (client: Client): Promise<void> {
-  if (client.status === 'end') return
+  // 'wait' and 'reconnecting' have no socket; after disconnect() they stay as they are.
+  if (client.status === 'end' || client.status === 'wait' || client.status === 'reconnecting') return
   await new Promise<void>((resolve) => {
     const timer = setTimeout(done, 1000)
     function done (): void {
@@ -101,6 +109,8 @@ export class RedisConnection {
   #waiting: Deferred<boolean> | null = null
   #closed = false
   #outage = false
+  /** The last connection error seen, redacted: said when a wait for the connection gives up. */
+  #lastError: string | null = null
 
   constructor (input: RedisInput, options: ConnectionOptions) {
     this.#o = options
@@ -116,6 +126,8 @@ export class RedisConnection {
         // FST_FIFO_REDIS_UNAVAILABLE) instead of being replayed after the caller gave up.
         maxRetriesPerRequest: 0,
         retryStrategy: (times: number) => Math.min(50 * times, 1000),
+        // A peer that never closes its side must not keep the socket (and close()) waiting long.
+        disconnectTimeout: 500,
       }
       this.client = typeof input === 'string' ? new Redis(input, ours) : new Redis({ ...input, ...ours })
       this.#owned = true
@@ -126,6 +138,7 @@ export class RedisConnection {
   /** Logs connection trouble once per outage, without credentials. */
   #watch (client: Client, role: string): void {
     client.on('error', (err: unknown) => {
+      this.#noteError(err)
       if (this.#closed || this.#outage) return
       this.#outage = true
       this.#o.log?.warn({ err: this.redact(err instanceof Error ? err.message : String(err)), connection: role }, 'fastify-fifo: Redis connection error; reconnecting')
@@ -135,6 +148,10 @@ export class RedisConnection {
       this.#outage = false
       this.#o.log?.warn({ connection: role }, 'fastify-fifo: Redis connection restored')
     })
+  }
+
+  #noteError (err: unknown): void {
+    this.#lastError = this.redact(err instanceof Error ? err.message : String(err))
   }
 
   redact (text: string): string {
@@ -171,7 +188,10 @@ export class RedisConnection {
       }
       const onReady = (): void => { done(); resolve() }
       const onEnd = (): void => { done(); reject(this.unavailable(what, 'the connection was closed')) }
-      const timer = setTimeout(() => { done(); reject(this.unavailable(what, `no connection to Redis within ${ms} ms`)) }, ms)
+      const timer = setTimeout(() => {
+        done()
+        reject(this.unavailable(what, `no connection to Redis within ${ms} ms${this.#lastError === null ? '' : ` (last error: ${this.#lastError})`}`))
+      }, ms)
       client.on('ready', onReady)
       client.on('end', onEnd)
       interrupt?.then(() => { done(); resolve() }, noop)
@@ -199,6 +219,9 @@ export class RedisConnection {
     const started = Date.now()
     const ms = this.#o.connectTimeoutMs
     let timer: NodeJS.Timeout | undefined
+    // A user's client gets a listener only while connecting, to learn why a connect fails.
+    const onError = (err: unknown): void => this.#noteError(err)
+    if (!this.#owned) this.client.on('error', onError)
     try {
       await this.#ready(this.client, ms, 'connect')
       const left = Math.max(1, ms - (Date.now() - started))
@@ -207,10 +230,11 @@ export class RedisConnection {
         this.client.ping().then(() => resolve(), (err: unknown) => reject(this.storeError('connect', err)))
       })
     } catch (err) {
-      if (this.#owned) this.client.disconnect()
+      if (this.#owned) await hangUp(this.client)
       throw this.storeError('connect', err)
     } finally {
       clearTimeout(timer)
+      this.client.off('error', onError)
     }
   }
 
@@ -218,7 +242,7 @@ export class RedisConnection {
     if (this.#blocking === null) {
       const conn = this.client instanceof Cluster
         ? this.client.duplicate()
-        : this.client.duplicate({ lazyConnect: true, maxRetriesPerRequest: 0 })
+        : this.client.duplicate({ lazyConnect: true, maxRetriesPerRequest: 0, disconnectTimeout: 500 })
       conn.on('error', noop)
       this.#blocking = conn
     }
@@ -229,9 +253,7 @@ export class RedisConnection {
   async #dropBlocking (): Promise<void> {
     const conn = this.#blocking
     this.#blocking = null
-    if (conn === null) return
-    conn.disconnect()
-    await ended(conn)
+    if (conn !== null) await hangUp(conn)
   }
 
   /**

@@ -16,16 +16,19 @@ function object (properties: Record<string, unknown>, description?: string): Rec
   return { type: 'object', additionalProperties: false, required: Object.keys(properties), properties, ...(description === undefined ? {} : { description }) }
 }
 
-export const errorReply = {
-  ...object({
-    statusCode: int,
-    code: { type: 'string', description: 'Stable FST_FIFO_* code' },
-    error: { type: 'string', description: 'HTTP status text' },
-    message: str,
-  }, 'Every admin API error'),
-}
+/** The body of every error the admin API sends. */
+export const errorReply = object({
+  statusCode: int,
+  code: { type: 'string', description: 'Stable FST_FIFO_* code' },
+  error: { type: 'string', description: 'HTTP status text' },
+  message: str,
+}, 'Every admin API error')
 
-const errorResponses = { '4xx': errorReply, '5xx': errorReply }
+// Serialized leniently: a dashboard.auth hook may send its own refusal (any
+// shape) from inside this context, and a strict schema would turn it into a 500.
+const errorSerialized = { ...errorReply, required: [], additionalProperties: true }
+
+const errorResponses = { '4xx': errorSerialized, '5xx': errorSerialized }
 
 // ---- request parts ----
 

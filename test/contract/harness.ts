@@ -14,6 +14,11 @@ export interface Harness {
    * Absent for MemoryStore, whose data lives and dies with its one process.
    */
   reopen?: () => Promise<Store>
+  /**
+   * Overwrites the stored record of `queue`'s head with bytes that do not
+   * decode. Absent for MemoryStore, which holds records as objects.
+   */
+  corruptHead?: (queue: string) => Promise<void>
   /** true when `advance(0)` really stops time, so ties (same-ms enqueues) are reproducible. */
   exactClock: boolean
   cleanup (): Promise<void>
@@ -21,6 +26,13 @@ export interface Harness {
 
 export interface HarnessOptions {
   deadLetterLimit?: number
+}
+
+export interface StoreFeatures {
+  /** Several processes can open the same data, and it outlives them (RedisStore). */
+  sharedAcrossProcesses: boolean
+  /** Records are stored as bytes that could fail to decode (RedisStore). */
+  encodedRecords: boolean
 }
 
 export type HarnessFactory = (options?: HarnessOptions) => Promise<Harness>

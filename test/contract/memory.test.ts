@@ -14,7 +14,7 @@ contractSuite(t, async (options = {}) => {
     async advance (ms) { clock += ms },
     async cleanup () { await store.close() },
   }
-}, { sharedAcrossProcesses: false })
+}, { sharedAcrossProcesses: false, encodedRecords: false })
 
 // Beyond the shared contract: what only the memory store has.
 

@@ -1,7 +1,7 @@
 import '../helpers/guard'
 import t from 'tap'
+import { queueKey } from '../../plugin/store/redis/keys'
 import { RedisStore } from '../../plugin/store/redis/redis-store'
-import type { Store } from '../../plugin/store/store'
 import { startRedis, uniquePrefix } from '../helpers/redis-server'
 import { realSleep, settleHandles } from './harness'
 import { contractSuite } from './suite'
@@ -18,8 +18,8 @@ t.test('RedisStore', async (t) => {
 
   contractSuite(t, async (options = {}) => {
     const prefix = uniquePrefix('contract')
-    const opened: Store[] = []
-    const open = async (): Promise<Store> => {
+    const opened: RedisStore[] = []
+    const open = async (): Promise<RedisStore> => {
       const store = new RedisStore({ redis: redis.url, prefix, connectTimeoutMs: 5000, commandTimeoutMs: 5000, deadLetterLimit: options.deadLetterLimit ?? 10_000 })
       opened.push(store)
       await store.connect()
@@ -31,7 +31,17 @@ t.test('RedisStore', async (t) => {
       exactClock: false,
       async advance (ms) { await realSleep(ms) },
       reopen: open,
+      async corruptHead (queue) {
+        const client = redis.client()
+        try {
+          const num = await client.hget(store.keys.qid, queue)
+          if (num === null) throw new Error(`queue ${queue} has no number`)
+          await client.lset(queueKey(store.keys, num), 0, 'not a task record')
+        } finally {
+          client.disconnect()
+        }
+      },
       async cleanup () { await Promise.allSettled(opened.map(async (s) => await s.close())) },
     }
-  }, { sharedAcrossProcesses: true })
+  }, { sharedAcrossProcesses: true, encodedRecords: true })
 })

@@ -5,23 +5,23 @@ import { operatorCases } from './cases/operator'
 import { processCases } from './cases/processes'
 import { readCases } from './cases/reads'
 import { wakeCases } from './cases/wake'
-import type { HarnessFactory, Test } from './harness'
+import type { HarnessFactory, StoreFeatures, Test } from './harness'
 
-export type { Harness, HarnessFactory, HarnessOptions } from './harness'
+export type { Harness, HarnessFactory, HarnessOptions, StoreFeatures } from './harness'
 
 /**
  * The Store contract (plugin/store/store.ts) as tests, run unchanged against
  * every store: memory.test.ts and redis.test.ts each pass a factory. Every case
  * gets a fresh store; time moves only through `advance`, so the same case
- * works on a fake clock and on Redis `TIME`. `sharedAcrossProcesses` false
- * skips, with the reason, the cases only a durable shared store can pass.
+ * works on a fake clock and on Redis `TIME`. A feature a store lacks skips,
+ * with the reason, the cases that need it.
  */
-export function contractSuite (t: Test, factory: HarnessFactory, features: { sharedAcrossProcesses: boolean }): void {
+export function contractSuite (t: Test, factory: HarnessFactory, features: StoreFeatures): void {
   t.test('enqueue, claim, complete, release', async (t) => { flowCases(t, factory) })
   t.test('failures, retries, halts and dead letters', async (t) => { failureCases(t, factory) })
   t.test('leases, fencing, heartbeats, sweep and parking', async (t) => { leaseCases(t, factory) })
   t.test('pause, resume, dedupe and returned copies', async (t) => { operatorCases(t, factory) })
   t.test('admin reads', async (t) => { readCases(t, factory) })
   t.test('waiting for work', async (t) => { wakeCases(t, factory) })
-  t.test('durability and several processes', async (t) => { processCases(t, factory, features.sharedAcrossProcesses) })
+  t.test('durability, several processes, corrupt records', async (t) => { processCases(t, factory, features) })
 }

@@ -1,5 +1,5 @@
 import {
-  drainWakes, failure, instance, LEASE_MS, PAST_LEASE_MS, ref, setup, storeNow, task, within, realSleep,
+  drainWakes, failure, instance, LEASE_MS, PAST_LEASE_MS, ref, rejectsWith, setup, storeNow, task, within, realSleep,
   type HarnessFactory, type Test,
 } from '../harness'
 
@@ -94,6 +94,7 @@ export function leaseCases (t: Test, factory: HarnessFactory): void {
     t.equal(await s.park(ref(c1), 'needs-x'), true)
     t.match(await s.getQueue('q'), { state: 'missing-handler', missingHandler: 'needs-x', holder: null, head: { id: first.id, attempts: 0 } }, 'parking un-counts the attempt')
     t.equal(await s.claim('owner-b', LEASE_MS), null, 'not claimable')
+    await rejectsWith(t, s.retryHead('q'), 'FST_FIFO_CONFLICT', 'q', 'retryHead on a missing-handler queue')
     t.match(await s.overview(), { missingHandler: 1 })
     t.equal((await s.listQueues({ state: 'missing-handler', offset: 0, limit: 10 })).total, 1)
     t.match(await s.sweep(['job', 'other']), { unparked: 0 }, 'a sweep without the handler leaves it parked')

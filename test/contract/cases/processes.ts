@@ -1,12 +1,15 @@
-import { LEASE_MS, PAST_LEASE_MS, ref, setup, task, type HarnessFactory, type Test } from '../harness'
+import { failure, LEASE_MS, PAST_LEASE_MS, ref, setup, task, type HarnessFactory, type StoreFeatures, type Test } from '../harness'
 
-// What only a shared, durable store can do. MemoryStore lives in one process
-// and keeps nothing across a restart, so these cases say so and skip for it.
+// What only a shared, durable store can do, or only a store of encoded
+// records can suffer. MemoryStore lives in one process, keeps nothing across a
+// restart and holds records as objects, so these cases say so and skip for it.
 
 const notShared = 'MemoryStore is single-process and not durable: a second process cannot open its data and a restart loses it (by design; the plugin logs it loudly)'
 
-export function processCases (t: Test, factory: HarnessFactory, shared: boolean): void {
-  const skip = shared ? false : notShared
+const noBytes = 'MemoryStore holds task records as objects, never as bytes, so no stored record can fail to decode'
+
+export function processCases (t: Test, factory: HarnessFactory, features: StoreFeatures): void {
+  const skip = features.sharedAcrossProcesses ? false : notShared
   t.test('accepted tasks and leases survive the process that wrote them (G3)', { skip }, async (t) => {
     const h = await setup(t, factory)
     if (h.reopen === undefined) throw new Error('a shared store harness needs reopen()')
@@ -40,5 +43,21 @@ export function processCases (t: Test, factory: HarnessFactory, shared: boolean)
     t.match(got[0], { payload: '[1]' })
     const other = got[0]?.queue === 'q' && claims.indexOf(got[0]) % 2 === 0 ? b : a
     t.match(await other.getQueue('q'), { state: 'running', depth: 2 }, 'both see the same state')
+  })
+
+  t.test('a stored head that does not decode is handed out marked corrupt and can be dead-lettered (G8)', { skip: features.encodedRecords ? false : noBytes }, async (t) => {
+    const h = await setup(t, factory)
+    if (h.corruptHead === undefined) throw new Error('a store of encoded records needs corruptHead()')
+    const { s } = h
+    await s.enqueue(task('q', 1))
+    const second = await s.enqueue(task('q', 2))
+    await h.corruptHead('q')
+    const c = await s.claim('o1', LEASE_MS)
+    if (c === null) throw new Error('nothing claimed')
+    t.type(c.corrupt, 'string', 'claim says why the record is corrupt')
+    t.equal(c.queue, 'q')
+    t.match(await s.fail(ref(c), failure({ error: `corrupt: ${c.corrupt ?? ''}`, deadLetterNow: true })), { ok: true, outcome: 'dead' })
+    t.match(await s.listDead(0, 10), { total: 1, items: [{ queue: 'q', reason: /corrupt/ }] })
+    t.match(await s.claim('o1', LEASE_MS), { id: second.id, attempt: 1 }, 'the queue moves on')
   })
 }

@@ -218,6 +218,26 @@ t.test('a timed-out run that ignores its abort overlaps its retry, fenced', asyn
   t.match(r, { fencedOverlaps: 1, settled: 1 })
 })
 
+t.test('a completion whose answer was lost may have settled the task; one answered "fenced" did not', async (t) => {
+  // The first complete ran in Redis but its reply was lost; the retry was fenced. Task 1 is
+  // gone from the queue and task 2 ran after it: nothing was lost.
+  const h = new Hist().enq('q', 1).enq('q', 2)
+    .run('A', 'q', 1, 1, 0, 10)
+    .at(11, 'A', { type: 'settle', id: 'q#1', queue: 'q', seq: 1, attempt: 1, op: 'complete', result: 'error', error: 'FST_FIFO_REDIS_UNAVAILABLE' })
+    .settle('A', 'q', 1, 1, 2000, 'fenced').abort('A', 'q', 1, 1, 2001, 'FST_FIFO_LEASE_LOST')
+    .run('B', 'q', 2, 1, 1900, 1910).settle('B', 'q', 2, 1, 1911, 'ok')
+  const r = h.check()
+  t.ok(r.ok, JSON.stringify(r.violations))
+  t.match(r, { lost: 0, settled: 2 })
+  // Only ever answered "fenced": the store refused it, so the task did not settle.
+  const refused = new Hist().enq('q', 1).enq('q', 2)
+    .run('A', 'q', 1, 1, 0, 10).settle('A', 'q', 1, 1, 11, 'fenced').abort('A', 'q', 1, 1, 12, 'FST_FIFO_LEASE_LOST')
+    .run('B', 'q', 2, 1, 1900, 1910).settle('B', 'q', 2, 1, 1911, 'ok')
+  const r2 = refused.check()
+  t.equal(r2.lost, 1)
+  t.equal(r2.orderViolations, 1)
+})
+
 t.test('two accepted settlements of one task are a duplicate settlement', async (t) => {
   const h = new Hist().enq('q', 1)
     .run('A', 'q', 1, 1, 0, 10).settle('A', 'q', 1, 1, 11, 'ok')

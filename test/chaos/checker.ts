@@ -15,8 +15,8 @@ import { activeIntervals, buildHistory, firstOverlap, type History, type Instanc
  * - order violation (G1): in one queue, task n+1 started before task n
  *   settled. Task n settled at the end of its settling run: the run whose
  *   completion the store accepted (when the store observer recorded it), else
- *   its latest run that ended and was not fenced. A fenced holder's late end
- *   is never a settlement. A run of task n that starts after task n+1 started,
+ *   its latest run that may have settled (see maySettle). A fenced holder's
+ *   late end is never a settlement. A run of task n that starts after task n+1 started,
  *   or after task n's accepted completion, is a violation too.
  * - unfenced overlap (G2): two runs of one queue executing at the same time
  *   (process-frozen stretches do not count as executing) where the earlier
@@ -122,14 +122,27 @@ function isFenced (run: Run, inst: Instance | undefined, leaseLost: Set<string>,
   return (inst?.leaseLost ?? []).some((l) => l.queue === run.queue && l.hr >= run.start && l.hr <= until)
 }
 
+/**
+ * Whether the store may have accepted this run's settlement. A run whose
+ * settling call failed to get an answer (the connection dropped) may have
+ * settled even if a retry was then fenced: the first call can have run in
+ * Redis. A run is known not to have settled when every answer was "fenced",
+ * or when it was fenced or aborted before the worker could settle it.
+ */
+function maySettle (run: Run, fenced: (r: Run) => boolean): boolean {
+  if (run.end === null) return false
+  if (run.settles.length > 0) return run.settles.some((s) => s.result === 'error' || (s.result === 'ok' && (s.op === 'complete' || s.outcome === 'dead')))
+  if (run.aborts.some((a) => a.hr <= (run.end ?? 0))) return false
+  return !fenced(run)
+}
+
 /** The run whose end settled the task, or null when no run settled it. */
 function settlingRun (task: Task, dead: boolean, fenced: (r: Run) => boolean): Run | null {
   const accepted = task.runs.filter(acceptedSettle)
   if (accepted.length > 0) return accepted[0]
   let best: Run | null = null
   for (const run of task.runs) {
-    if (run.end === null || fenced(run)) continue
-    if (run.settles.some((s) => s.result === 'ok' && s.op === 'fail' && s.outcome !== 'dead')) continue
+    if (!maySettle(run, fenced)) continue
     if (!dead && run.outcome !== 'ok') continue
     if (best === null || run.start > best.start) best = run
   }

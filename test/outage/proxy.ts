@@ -1,0 +1,190 @@
+import { createServer, connect, type Server, type Socket } from 'node:net'
+
+/**
+ * A TCP proxy in front of a test redis-server that can break the network in
+ * the ways a real one breaks:
+ *
+ * - `blackhole()`: connections are accepted but nothing ever answers;
+ * - `cut()`: every open connection is dropped (new ones still work);
+ * - `dropReplyOf(match)`: the next command that `match`es is delivered to
+ *   Redis (so it runs), but the connection is cut instead of returning its
+ *   reply — the client cannot know whether it ran.
+ *
+ * It parses RESP2/RESP3 frames in both directions to line replies up with
+ * commands (ioredis 6 speaks RESP3).
+ */
+
+/** Length of the first complete RESP frame in buf from `at`, or -1 if incomplete. */
+export function frameLength (buf: Buffer, at = 0): number {
+  if (at >= buf.length) return -1
+  const lineEnd = buf.indexOf('\r\n', at)
+  if (lineEnd < 0) return -1
+  const type = String.fromCharCode(buf[at])
+  const head = buf.toString('latin1', at + 1, lineEnd)
+  const afterLine = lineEnd + 2
+  switch (type) {
+    case '+': case '-': case ':': case '_': case ',': case '#': case '(':
+      return afterLine - at
+    case '$': case '=': case '!': {
+      const n = Number(head)
+      if (n < 0) return afterLine - at
+      return buf.length >= afterLine + n + 2 ? afterLine + n + 2 - at : -1
+    }
+    case '*': case '~': case '>': case '%': {
+      // RESP3 maps hold 2n frames.
+      const n = Number(head) * (type === '%' ? 2 : 1)
+      let pos = afterLine
+      for (let i = 0; i < n; i++) {
+        const len = frameLength(buf, pos)
+        if (len < 0) return -1
+        pos += len
+      }
+      return pos - at
+    }
+    default:
+      // Inline command (no RESP array): up to the line end.
+      return afterLine - at
+  }
+}
+
+/** The bulk strings of a RESP array command frame. */
+export function commandArgs (frame: Buffer): string[] {
+  const args: string[] = []
+  if (frame[0] !== 0x2a) return frame.toString('utf8').trim().split(/\s+/)
+  let pos = frame.indexOf('\r\n') + 2
+  while (pos < frame.length) {
+    const lineEnd = frame.indexOf('\r\n', pos)
+    const n = Number(frame.toString('latin1', pos + 1, lineEnd))
+    args.push(frame.toString('utf8', lineEnd + 2, lineEnd + 2 + n))
+    pos = lineEnd + 2 + n + 2
+  }
+  return args
+}
+
+interface Link {
+  client: Socket
+  server: Socket
+  fromClient: Buffer
+  fromServer: Buffer
+  commandsSeen: number
+  repliesSeen: number
+  /** Index of the command whose reply must never arrive. */
+  doomed: number | null
+}
+
+export class RedisProxy {
+  readonly upstreamPort: number
+  port = 0
+  readonly #server: Server
+  readonly #links = new Set<Link>()
+  #blackhole = false
+  #match: ((args: string[]) => boolean) | null = null
+  #onDropped: (() => void) | null = null
+  /** Commands whose reply was dropped, for assertions. */
+  dropped: string[][] = []
+
+  constructor (upstreamPort: number) {
+    this.upstreamPort = upstreamPort
+    this.#server = createServer((client) => this.#accept(client))
+  }
+
+  get url (): string {
+    return `redis://127.0.0.1:${this.port}`
+  }
+
+  async listen (): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve))
+    const address = this.#server.address()
+    this.port = typeof address === 'object' && address !== null ? address.port : 0
+  }
+
+  /** Accept connections but never answer (and forward nothing). */
+  blackhole (on = true): void {
+    this.#blackhole = on
+    if (on) this.cut()
+  }
+
+  /** Drop every open connection. */
+  cut (): void {
+    for (const link of this.#links) this.#close(link)
+  }
+
+  /** The next command matching runs in Redis, but its connection is cut before the reply. Resolves when that happened. */
+  async dropReplyOf (match: (args: string[]) => boolean): Promise<void> {
+    this.#match = match
+    await new Promise<void>((resolve) => { this.#onDropped = resolve })
+  }
+
+  async close (): Promise<void> {
+    this.cut()
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+  }
+
+  #accept (client: Socket): void {
+    client.on('error', () => {})
+    if (this.#blackhole) {
+      // Hold the connection open and silent; close it with the proxy.
+      const link: Link = { client, server: client, fromClient: Buffer.alloc(0), fromServer: Buffer.alloc(0), commandsSeen: 0, repliesSeen: 0, doomed: null }
+      this.#links.add(link)
+      client.on('close', () => this.#links.delete(link))
+      client.on('data', () => {})
+      return
+    }
+    const server = connect(this.upstreamPort, '127.0.0.1')
+    server.on('error', () => {})
+    const link: Link = { client, server, fromClient: Buffer.alloc(0), fromServer: Buffer.alloc(0), commandsSeen: 0, repliesSeen: 0, doomed: null }
+    this.#links.add(link)
+    client.on('data', (chunk: Buffer) => {
+      link.fromClient = Buffer.concat([link.fromClient, chunk])
+      while (true) {
+        const len = frameLength(link.fromClient)
+        if (len < 0) break
+        const frame = link.fromClient.subarray(0, len)
+        link.fromClient = link.fromClient.subarray(len)
+        const index = link.commandsSeen++
+        if (this.#match !== null && link.doomed === null) {
+          const args = commandArgs(frame)
+          if (this.#match(args)) {
+            this.#match = null
+            link.doomed = index
+            this.dropped.push(args)
+          }
+        }
+      }
+      server.write(chunk)
+    })
+    server.on('data', (chunk: Buffer) => {
+      // Bytes buffered before this chunk were forwarded already (a partial reply).
+      const before = link.fromServer.length
+      link.fromServer = Buffer.concat([link.fromServer, chunk])
+      let consumed = 0
+      while (true) {
+        if (link.doomed !== null && link.repliesSeen === link.doomed) {
+          // Replies before the doomed one go through; then the line goes dead.
+          client.write(chunk.subarray(0, Math.max(0, consumed - before)))
+          this.#close(link)
+          const done = this.#onDropped
+          this.#onDropped = null
+          done?.()
+          return
+        }
+        const len = frameLength(link.fromServer, consumed)
+        if (len < 0) break
+        // RESP3 push messages ('>') are not replies to a command.
+        if (link.fromServer[consumed] !== 0x3e) link.repliesSeen++
+        consumed += len
+      }
+      link.fromServer = link.fromServer.subarray(consumed)
+      client.write(chunk)
+    })
+    const end = (): void => this.#close(link)
+    client.on('close', end)
+    server.on('close', end)
+  }
+
+  #close (link: Link): void {
+    if (!this.#links.delete(link)) return
+    link.client.destroy()
+    link.server.destroy()
+  }
+}

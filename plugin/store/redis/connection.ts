@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
-import { FST_FIFO_REDIS_UNAVAILABLE } from '../../errors'
+import { FST_FIFO_INVALID_OPTION, FST_FIFO_REDIS_UNAVAILABLE } from '../../errors'
 
 export type RedisInput = string | RedisOptions | Redis | Cluster
 type Client = Redis | Cluster
@@ -129,7 +129,11 @@ export class RedisConnection {
         // A peer that never closes its side must not keep the socket (and close()) waiting long.
         disconnectTimeout: 500,
       }
-      this.client = typeof input === 'string' ? new Redis(input, ours) : new Redis({ ...input, ...ours })
+      try {
+        this.client = typeof input === 'string' ? new Redis(input, ours) : new Redis({ ...input, ...ours })
+      } catch (err) {
+        throw new FST_FIFO_INVALID_OPTION('redis', this.redact(`could not be used: ${err instanceof Error ? err.message : String(err)}`))
+      }
       this.#owned = true
       this.#watch(this.client, 'main')
     }
@@ -200,6 +204,7 @@ export class RedisConnection {
 
   /** `send()` once the connection is ready, bounded by commandTimeoutMs overall. */
   async call<T> (what: string, send: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw this.unavailable(what, 'the store is closed')
     const started = Date.now()
     if (this.client.status !== 'ready') await this.#ready(this.client, this.#o.commandTimeoutMs, what)
     const left = this.#o.commandTimeoutMs - (Date.now() - started)

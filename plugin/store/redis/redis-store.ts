@@ -138,7 +138,8 @@ export class RedisStore implements Store {
     // Newlines separate the fields of the stored record; the payload is last, so only these two matter.
     if (task.name.includes('\n')) throw new FST_FIFO_INVALID_DEFINITION(task.name, 'a handler name must not contain a line break')
     if (task.requestId?.includes('\n') === true) throw new FST_FIFO_INVALID_CALL_OPTION('requestId', `must not contain a line break, got ${JSON.stringify(task.requestId)}`)
-    const reply = await this.#run('enqueue', [task.queue, task.name, task.payload, task.requestId ?? '', task.dedupeId ?? '', task.dedupeMs ?? DEFAULT_DEDUPE_MS]) as ReplyList
+    const dedupeMs = Math.max(1, Math.floor(task.dedupeMs ?? DEFAULT_DEDUPE_MS))
+    const reply = await this.#run('enqueue', [task.queue, task.name, task.payload, task.requestId ?? '', task.dedupeId ?? '', dedupeMs]) as ReplyList
     if (reply[0] === 1) return { id: String(reply[1]), queue: String(reply[2]), name: String(reply[3]), duplicate: true }
     return { id: String(reply[1]), queue: task.queue, name: task.name, duplicate: false }
   }

@@ -9,7 +9,9 @@
 -- per-task key or hash entry. Measured by test/store/redis-memory.test.ts,
 -- 10,000 pending tasks in one queue, handler `reserve`, payload
 -- `[{"orderId":"o-<i>","qty":<i>,"note":"<64 chars>"}]` (~105 bytes):
--- MEASURED_BYTES bytes of used_memory per task (BullMQ: 697).
+-- 139 bytes of used_memory per task (BullMQ: 697); 142 over 100 queues × 100
+-- tasks. A queue costs ~510 bytes of its own (list key, number, index and
+-- ready entries), so 10,000 queues × 1 task measure 648 bytes per task.
 --
 -- KEYS[1] qid      HASH queue → number
 -- KEYS[2] qname    HASH number → queue

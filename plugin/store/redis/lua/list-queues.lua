@@ -1,8 +1,8 @@
 -- list-queues: one page of queues in urgency order (the {p}:queues scores:
 -- halted first, oldest halt first; then oldest head; then name), optionally
 -- filtered by state and by a substring of the name. Without a filter it reads
--- only the page; with one it walks the index once (about 3 ms per 10,000
--- queues), using in-script sets for the state test.
+-- only the page; with one it walks the index once (a few ms per 10,000
+-- queues, measured), using in-script sets for the state test.
 --
 -- KEYS[1] qid      HASH queue → number
 -- KEYS[2] q        prefix of the queue lists

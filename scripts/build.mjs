@@ -43,10 +43,10 @@ const names = Object.keys(cjs).filter((name) => name !== 'default' && IDENTIFIER
 
 writeFileSync(join(dist, 'index.mjs'), [
   '// ESM entry: the CommonJS build is the one implementation; this file only re-exports it.',
-  "import fifo from './index.js'",
+  "import plugin from './index.js'",
   '',
-  'export default fifo',
-  `export const { ${names.join(', ')} } = fifo`,
+  'export default plugin',
+  `export const { ${names.join(', ')} } = plugin`,
   '',
 ].join('\n'))
 

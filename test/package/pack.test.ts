@@ -1,0 +1,130 @@
+import '../helpers/guard'
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+
+// Packs the package as `npm publish` would, installs the tarball into a fresh
+// project, and uses it from CommonJS, ESM and TypeScript as a user would.
+
+const run = promisify(execFile)
+const root = join(__dirname, '..', '..')
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+
+interface PackResult { filename: string, files: Array<{ path: string }> }
+
+/** A user's shell environment: without this test runner's loaders and npm's per-script variables. */
+const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(TAP|TS_NODE|npm_)/.test(key) && key !== 'NODE_OPTIONS'))
+env.npm_config_update_notifier = 'false'
+
+async function npmIn (cwd: string, args: string[]): Promise<string> {
+  const { stdout } = await run(npm, args, { cwd, env, maxBuffer: 32 * 1024 * 1024 })
+  return stdout
+}
+
+// What a user project does with the package: register it, define a task, enqueue, see it run, see the dashboard.
+const USE = `
+  const app = Fastify({ logger: false })
+  await app.register(fifo, { leaseMs: 1000, sweepMs: 50 })
+  const ran = []
+  const greet = app.fifo.define('greet', { queue: (who) => 'greet:' + who }, async (who, n) => { ran.push(who + n + ':' + taskContext().queue) })
+  await app.ready()
+  const stored = await greet('ada', 1)
+  await greet('ada', 2)
+  for (let i = 0; i < 500 && ran.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  const page = await app.inject('/fifo/')
+  const config = await app.inject('/fifo/api/config')
+  await app.close()
+  console.log(JSON.stringify({
+    ran, stored,
+    shape: { type: typeof fifo, defaultIsSelf: fifo.default === fifo, named: fifo.fifo === fifo, errors: typeof errors.FST_FIFO_INVALID_OPTION, decorator: typeof bindTasks + typeof task + typeof taskOf },
+    page: { status: page.statusCode, type: String(page.headers['content-type']) },
+    storeKind: config.json().storeKind,
+  }))
+`
+
+const CJS = `'use strict'
+const Fastify = require('fastify')
+const fifo = require('fastify-fifo')
+const { errors, taskContext, bindTasks, task, taskOf } = require('fastify-fifo')
+;(async () => {${USE}})().catch((err) => { console.error(err); process.exit(1) })
+`
+
+const ESM = `import Fastify from 'fastify'
+import fifo, { errors, taskContext, bindTasks, task, taskOf } from 'fastify-fifo'
+${USE}
+`
+
+// Type-checked against the installed declarations, from both module systems.
+const TS_BODY = `
+const app = Fastify()
+app.register(fifo, { redis: 'redis://127.0.0.1:1', concurrency: 2, dashboard: { path: '/ops' } })
+const reserve = app.fifo.define('reserve', { queue: (id: string) => 'order:' + id }, async (id: string, qty: number) => { taskContext()?.log.info({ id, qty }) })
+const stored: Promise<EnqueuedTask> = reserve('o-1', 2)
+// @ts-expect-error qty is a number
+reserve('o-1', 'two')
+const code: string = new errors.FST_FIFO_INVALID_OPTION('x', 'y').code
+class Orders { @task({ queue: (id: string) => id }) async reserve (id: string): Promise<void> { taskContext()?.log.info(id) } }
+const orders = bindTasks(app, new Orders())
+const typed: Task<[id: string]> = taskOf(orders, 'reserve')
+export { stored, code, typed }
+`
+const TS_IMPORTS = "import Fastify from 'fastify'\nimport fifo, { bindTasks, errors, task, taskContext, taskOf, type EnqueuedTask, type Task } from 'fastify-fifo'\n"
+
+t.test('npm pack ships the build, the dashboard and the docs, and works from CJS, ESM and TypeScript', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fifo-pack-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+
+  // What `npm pack` does, with its prepack script (the build) run first on its own so its output stays out of the JSON.
+  await npmIn(root, ['run', 'build'])
+  const packed = JSON.parse(await npmIn(root, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir])) as PackResult[]
+  const files = packed[0].files.map((f) => f.path).sort()
+  const outside = files.filter((f) => !(f.startsWith('dist/') || f.startsWith('ui/') || ['package.json', 'README.md', 'LICENSE'].includes(f)))
+  t.same(outside, [], 'only dist/, ui/, README.md, LICENSE and package.json are shipped')
+  const sources = files.filter((f) => f.startsWith('dist/') && f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.d.mts'))
+  t.same(sources, [], 'no TypeScript sources')
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/index.d.mts', 'dist/decorator.js', 'README.md', 'LICENSE', 'ui/index.html']) {
+    t.ok(files.includes(f), `ships ${f}`)
+  }
+  t.ok(files.some((f) => /^dist\/store\/redis\/lua\/[a-z][\w-]*\.lua$/.test(f)), 'ships the Lua scripts')
+  t.notOk(files.some((f) => /(^|\/)(test|example-server|bench)\//.test(f) || f.endsWith('.tgz')), 'no tests, example or benchmarks')
+
+  const project = join(dir, 'user-project')
+  rmSync(project, { recursive: true, force: true })
+  mkdirSync(project, { recursive: true })
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', version: '1.0.0', private: true, type: 'commonjs' }))
+  await npmIn(project, ['install', join(dir, packed[0].filename), '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel', 'error'])
+
+  writeFileSync(join(project, 'use.cjs'), CJS)
+  writeFileSync(join(project, 'use.mjs'), ESM)
+  for (const [file, label] of [['use.cjs', 'require()'], ['use.mjs', 'import']] as const) {
+    const { stdout } = await run(process.execPath, [file], { cwd: project, env })
+    const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}')
+    t.same(result.shape, { type: 'function', defaultIsSelf: true, named: true, errors: 'function', decorator: 'functionfunctionfunction' }, `${label}: the plugin function, with .default, .fifo and the named exports`)
+    t.same(result.ran, ['ada1:greet:ada', 'ada2:greet:ada'], `${label}: tasks ran in order`)
+    t.match(result.stored, { queue: 'greet:ada', name: 'greet' }, `${label}: enqueue resolved the stored task`)
+    t.same(result.page, { status: 200, type: 'text/html; charset=utf-8' }, `${label}: the dashboard is served from the package`)
+    t.equal(result.storeKind, 'memory')
+  }
+
+  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      typeRoots: [join(root, 'node_modules', '@types')],
+      types: ['node'],
+    },
+    files: ['types.mts', 'types.cts'],
+  }))
+  writeFileSync(join(project, 'types.mts'), TS_IMPORTS + TS_BODY)
+  writeFileSync(join(project, 'types.cts'), TS_IMPORTS + TS_BODY)
+  const typecheck = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, env }).then(() => '', (err: { stdout?: string }) => err.stdout ?? String(err))
+  t.equal(typecheck, '', 'the shipped declarations type-check from ESM (.mts) and CommonJS (.cts)')
+})

@@ -5,7 +5,7 @@
  */
 import Fastify from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { keyIndex, keyName, workMs, type ChildMessage, type ChildResult, type CpuUse, type Job, type MainMessage, type TaskRecords } from './lib/protocol'
+import { keyIndex, keyName, workMs, type ChildMessage, type ChildResult, type CpuUse, type Job, type MainMessage, type Shape, type TaskRecords } from './lib/protocol'
 import { openSystem, type Instance } from './systems/types'
 
 const send = (msg: ChildMessage): void => { process.send?.(msg) }
@@ -34,8 +34,12 @@ interface Running { run: () => Promise<ChildResult | null>, finish: () => Promis
 
 async function drain (job: Extract<Job, { role: 'drain' }>): Promise<Running> {
   const producer = await openSystem(job.system, { url: job.url, ns: job.ns, handler: null, slots: 1, ownedKeys: [] })
-  await pool(job.tasks, 100, async (i) => await producer.enqueue('serial', i))
+  const total = job.warmup + job.tasks
+  await pool(total, 100, async (i) => await producer.enqueue('serial', i))
   await producer.close()
+  // The first `warmup` tasks let the JIT settle; the window starts when task `warmup` starts.
+  let cpu0 = process.cpuUsage()
+  let t0 = now()
   let expected = 0
   let violations = 0
   let done = 0
@@ -47,18 +51,20 @@ async function drain (job: Extract<Job, { role: 'drain' }>): Promise<Running> {
     slots: 1,
     ownedKeys: ['serial'],
     handler: (_key, seq) => {
+      if (done === job.warmup) {
+        cpu0 = process.cpuUsage()
+        t0 = now()
+      }
       if (seq !== expected) violations++
       expected = seq + 1
-      if (++done === job.tasks) finished()
+      if (++done === total) finished()
     },
   })
   return {
     async run () {
-      const cpu0 = process.cpuUsage()
-      const t0 = now()
       await consumer.start()
       await allDone
-      return { role: 'drain', tasks: job.tasks, ns: now() - t0, cpu: cpuSince(cpu0), violations }
+      return { role: 'drain', tasks: job.tasks, ns: now() - t0, cpu: cpuSince(cpu0), violations, warmup: job.warmup }
     },
     async finish () { return null },
     async close () { await consumer.close() },
@@ -118,30 +124,43 @@ async function pickup (job: Extract<Job, { role: 'pickup' }>): Promise<Running> 
   }
 }
 
+/**
+ * Pre-fills keyCount × perKey tasks. A key's tasks are enqueued one after
+ * another (each awaited), so every system stores them in order; keys proceed
+ * in up to 100 parallel lanes (grouped: a lane per key; round-robin: task s of
+ * every key before task s+1 of any).
+ */
+async function prefill (system: Job['system'], url: string, ns: string, keyCount: number, perKey: number, shape: Shape, bullmqShared: boolean): Promise<void> {
+  const producer = await openSystem(system, { url, ns, handler: null, slots: 1, ownedKeys: [], bullmqShared })
+  try {
+    if (shape === 'grouped') {
+      await pool(keyCount, 100, async (k) => {
+        for (let s = 0; s < perKey; s++) await producer.enqueue(keyName(k), s)
+      })
+    } else {
+      for (let s = 0; s < perKey; s++) {
+        await pool(keyCount, 100, async (k) => await producer.enqueue(keyName(k), s))
+      }
+    }
+  } finally {
+    await producer.close()
+  }
+}
+
 async function fill (job: Extract<Job, { role: 'fill' }>): Promise<Running> {
-  const producer = await openSystem(job.system, { url: job.url, ns: job.ns, handler: null, slots: 1, ownedKeys: [], bullmqShared: job.bullmqShared })
   return {
     async run () {
       const t0 = now()
-      // A key's tasks are enqueued one after another (each awaited), so every
-      // system stores them in order; keys proceed in parallel lanes.
-      if (job.shape === 'grouped') {
-        await pool(job.keyCount, 100, async (k) => {
-          for (let s = 0; s < job.perKey; s++) await producer.enqueue(keyName(k), s)
-        })
-      } else {
-        for (let s = 0; s < job.perKey; s++) {
-          await pool(job.keyCount, 100, async (k) => await producer.enqueue(keyName(k), s))
-        }
-      }
+      await prefill(job.system, job.url, job.ns, job.keyCount, job.perKey, job.shape, job.bullmqShared)
       return { role: 'fill', tasks: job.keyCount * job.perKey, ns: now() - t0 }
     },
     async finish () { return null },
-    async close () { await producer.close() },
+    async close () {},
   }
 }
 
 async function worker (job: Extract<Job, { role: 'worker' }>): Promise<Running> {
+  if (job.fill !== null) await prefill(job.system, job.url, job.ns, job.keyCount, job.fill.perKey, job.fill.shape, job.bullmqShared)
   const records: TaskRecords = { key: [], seq: [], start: [], end: [] }
   const ownedKeys: string[] = []
   if (job.system === 'bullmq' && !job.bullmqShared) {

@@ -32,6 +32,8 @@ export interface Config {
   memoryTasks: number
   httpSeconds: number
   limitCalls: number
+  /** Calls or tasks run before a measured window so V8 has optimised the hot paths (a server runs warm). */
+  warmupTasks: number
   /** BullMQ's one-shared-queue run in many-queues (unordered; shows why per-key queues are needed). */
   bullmqShared: boolean
   processes: number
@@ -53,6 +55,7 @@ export function config (quick: boolean, rounds?: number): Config {
         memoryTasks: 5_000,
         httpSeconds: 3,
         limitCalls: 5_000,
+        warmupTasks: 3_000,
         bullmqShared: false,
         processes: 3,
         slots: 4,
@@ -70,6 +73,7 @@ export function config (quick: boolean, rounds?: number): Config {
         memoryTasks: 10_000,
         httpSeconds: 5,
         limitCalls: 20_000,
+        warmupTasks: 5_000,
         bullmqShared: true,
         processes: 3,
         slots: 4,

@@ -2,11 +2,12 @@ import type { SystemName } from '../systems/types'
 
 /** What the bench runner asks a child process to do (one job per child). */
 export type Job =
-  | { role: 'drain', system: SystemName, url: string, ns: string, tasks: number }
+  | { role: 'drain', system: SystemName, url: string, ns: string, tasks: number, warmup: number }
   | { role: 'enqueue', system: SystemName, url: string, ns: string, calls: number, inFlight: number, warmup: number, keys: number }
   | { role: 'pickup', system: SystemName, url: string, ns: string, samples: number, warmup: number }
   | { role: 'fill', system: SystemName, url: string, ns: string, keyCount: number, perKey: number, shape: Shape, bullmqShared: boolean }
-  | { role: 'worker', system: SystemName, url: string, ns: string, slots: number, keyCount: number, processes: number, index: number, bullmqShared: boolean }
+  // `fill`: worker 0 pre-fills keyCount × perKey tasks in this shape before it reports ready.
+  | { role: 'worker', system: SystemName, url: string, ns: string, slots: number, keyCount: number, processes: number, index: number, bullmqShared: boolean, fill: { perKey: number, shape: Shape } | null }
   | { role: 'memory', system: SystemName, url: string, ns: string, tasks: number }
   | { role: 'http', system: SystemName, url: string, ns: string, keys: number }
 
@@ -25,7 +26,7 @@ export type ChildMessage =
   | { type: 'error', message: string }
 
 export type ChildResult =
-  | { role: 'drain', tasks: number, ns: number, cpu: CpuUse, violations: number }
+  | { role: 'drain', tasks: number, ns: number, cpu: CpuUse, violations: number, warmup: number }
   | { role: 'enqueue', calls: number, ns: number, cpu: CpuUse }
   | { role: 'pickup', latenciesMs: number[], cpu: CpuUse }
   | { role: 'fill', tasks: number, ns: number }

@@ -58,14 +58,10 @@ async function runShape (bench: Bench, scenario: string, system: SystemName, s: 
   const ns = await bench.fresh()
   const url = bench.redis.url
   const total = s.keys * s.perKey
-  const filler = await Child.start({ role: 'fill', system, url, ns, keyCount: s.keys, perKey: s.perKey, shape: s.shape, bullmqShared })
-  filler.go()
-  await filler.result(600_000)
-  await filler.end()
-
   const { processes, slots } = bench.cfg
+  // Worker 0 pre-fills before it says ready; the others connect meanwhile and wait.
   const workers = await Promise.all(Array.from({ length: processes }, async (_, index) =>
-    await Child.start({ role: 'worker', system, url, ns, slots, keyCount: s.keys, processes, index, bullmqShared })))
+    await Child.start({ role: 'worker', system, url, ns, slots, keyCount: s.keys, processes, index, bullmqShared, fill: index === 0 ? { perKey: s.perKey, shape: s.shape } : null }, 600_000)))
   try {
     const before = await bench.snapshot()
     const t0 = now()
@@ -96,7 +92,10 @@ async function runShape (bench: Bench, scenario: string, system: SystemName, s: 
     const check = checkOrder(records, s.keys, s.perKey)
     const ran = total - check.lost
     const rate = ran / ((check.lastEnd - t0) / 1e9)
-    if (!bullmqShared) bench.recordCost(scenario, system, ran, { userUs: cpuUs, systemUs: 0 }, before, after)
+    if (!bullmqShared) {
+      bench.recordCost(scenario, system, ran, { userUs: cpuUs, systemUs: 0 }, before, after)
+      bench.profile(scenario, system, ran, before, after)
+    }
     return { rate, check }
   } finally {
     await Promise.all(workers.map(async (w) => await w.end()))

@@ -157,3 +157,6 @@ export { MemoryStore } from './store/memory'
 export { RedisStore } from './store/redis/redis-store'
 export { task, bindTasks, taskOf } from './decorator'
 export type { TaskMethodOptions, TaskMethod, TaskMethodKeys } from './decorator'
+
+// CommonJS: require('fastify-fifo') is the plugin itself, with every named export on it (Fastify plugin convention).
+module.exports = Object.assign(fifo, module.exports)

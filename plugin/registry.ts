@@ -270,7 +270,9 @@ export class Registry {
       }
       checkQueueName(queue, def.name)
     }
-    const requestId = call.requestId === undefined ? undefined : call.requestId.replace(CONTROL_ALL, '').slice(0, 128)
+    // A task enqueued from inside a handler carries its parent's request id, so a chain stays correlated.
+    const origin = call.requestId ?? storage.getStore()?.requestId ?? undefined
+    const requestId = origin === undefined ? undefined : origin.replace(CONTROL_ALL, '').slice(0, 128)
     const result = await this.#opts.store().enqueue({
       queue: queue as string,
       name: def.name,

@@ -208,7 +208,7 @@ export class Worker {
       let next: ClaimedTask | null | 'fenced' | 'stop'
       if (step === 'succeeded') {
         next = await this.#settle(hold, async () => {
-          const r = await this.#o.store.complete(hold.lease, this.#o.instance.id, this.#o.leaseMs, keep)
+          const r = await this.#o.store.complete(hold.lease, task.id, this.#o.instance.id, this.#o.leaseMs, keep)
           return r.ok ? r.next : 'fenced'
         })
         if (next !== 'fenced' && next !== 'stop') this.#o.metrics.completed++

@@ -85,17 +85,21 @@ export class MemoryStore implements Store {
     return claimedTask(head, q.lease)
   }
 
-  async complete (lease: LeaseRef, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult> {
+  async complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult> {
     const s = this.#state
     const q = s.leased(lease)
     if (q === null) return { ok: false, fenced: true }
     const now = s.now()
-    s.dropHead(q)
-    s.stats.completed(now)
+    // A retry of a call that already completed taskId: remove nothing more.
+    const repeat = q.ids.length === 0 || s.head(q).id !== taskId
+    if (!repeat) {
+      s.dropHead(q)
+      s.stats.completed(now)
+    }
     if (keep && q.ids.length > 0 && !q.paused) {
       q.lease = { owner, token: lease.token, expiresAt: now + leaseMs }
       const next = s.head(q)
-      next.attempts++
+      if (!repeat) next.attempts++
       return { ok: true, next: claimedTask(next, q.lease) }
     }
     s.unlease(q)

@@ -234,12 +234,18 @@ export interface Store {
   claim (owner: string, leaseMs: number): Promise<ClaimedTask | null>
 
   /**
-   * Removes the head (checking the token). If `keep` and the queue has more
-   * tasks and is not paused, the lease is renewed (same token) and the next head
-   * is returned with its attempt counted (one round trip per task). Otherwise the
-   * lease is released and the queue goes back to `waiting` when it has tasks.
+   * Removes the head `taskId` (checking the token). If `keep` and the queue has
+   * more tasks and is not paused, the lease is renewed (same token) and the next
+   * head is returned with its attempt counted (one round trip per task).
+   * Otherwise the lease is released and the queue goes back to `waiting` when it
+   * has tasks.
+   *
+   * Safe to retry: when the head is no longer `taskId` under a still-valid lease,
+   * an earlier call did the work and only its reply was lost. Nothing is removed
+   * again; with `keep` the current head is handed back as `next` (its attempt
+   * already counted), without it the lease is released.
    */
-  complete (lease: LeaseRef, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult>
+  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult>
 
   /** Records a failure of the head (checking the token) and releases the lease. See FailInput. */
   fail (lease: LeaseRef, input: FailInput): Promise<FailResult>

@@ -1,5 +1,5 @@
 import type { ClaimedTask, Store } from '../../plugin/store/store'
-import type { EventLog } from './events'
+import type { EventBody } from './events'
 
 /**
  * Test instrumentation: wraps the store an app uses (app.fifo.store, the same
@@ -24,7 +24,7 @@ function errorCode (err: unknown): string {
   return typeof code === 'string' ? code : err instanceof Error ? err.message.slice(0, 200) : String(err)
 }
 
-export function observeStore (store: Store, log: EventLog): void {
+export function observeStore (store: Store, log: { write: (body: EventBody) => void }): void {
   // queue + token → the head the holder of that lease is running.
   const heads = new Map<string, Head>()
   const key = (queue: string, token: string): string => `${queue}\u0000${token}`
@@ -43,12 +43,12 @@ export function observeStore (store: Store, log: EventLog): void {
     return task
   }
 
-  store.complete = async (lease, owner, leaseMs, keep) => {
+  store.complete = async (lease, taskId, owner, leaseMs, keep) => {
     const k = key(lease.queue, lease.token)
     const head = heads.get(k) ?? { id: '?', seq: -1, attempt: -1 }
     const ref = { id: head.id, queue: lease.queue, seq: head.seq, attempt: head.attempt }
     try {
-      const result = await complete(lease, owner, leaseMs, keep)
+      const result = await complete(lease, taskId, owner, leaseMs, keep)
       log.write({ type: 'settle', ...ref, op: 'complete', result: result.ok ? 'ok' : 'fenced' })
       heads.delete(k)
       if (result.ok) remember(result.next)

@@ -52,12 +52,12 @@ t.test('10,000 queues and 100,000 tasks', async (t) => {
   // Drain the deep queue with keep=true: one head removal per task.
   let c = await store.claim('o1', LEASE_MS)
   while (c !== null && c.queue !== 'deep') {
-    await store.complete(ref(c), 'o1', LEASE_MS, false)
+    await store.complete(ref(c), c.id, 'o1', LEASE_MS, false)
     c = await store.claim('o1', LEASE_MS)
   }
   let done = 0
   while (c !== null) {
-    const r = await store.complete(ref(c), 'o1', LEASE_MS, true)
+    const r = await store.complete(ref(c), c.id, 'o1', LEASE_MS, true)
     done++
     c = r.ok ? r.next : null
   }

@@ -145,16 +145,17 @@ export class RedisStore implements Store {
   }
 
   async claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
-    const r = await this.#run('claim', [owner, leaseMs]) as ReplyList | null
-    if (r === null) return null
+    const r = await this.#run('claim', [owner, leaseMs]) as ReplyList | null | false
+    if (r === null || r === false) return null
     return claimedTask(String(r[0]), String(r[1]), Number(r[2]), String(r[3]), Number(r[4]), str(r[5]))
   }
 
-  async complete (lease: LeaseRef, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult> {
-    const r = await this.#run('complete', [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0']) as ReplyList
+  async complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult> {
+    const r = await this.#run('complete', [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0', taskId]) as ReplyList
     if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
     if (r[0] === 0) return { ok: true, next: null }
-    return { ok: true, next: claimedTask(lease.queue, String(r[1]), 1, lease.token, Number(r[2]), null) }
+    // r[3]/r[4] are set only when a retried call hands back a head it had already counted.
+    return { ok: true, next: claimedTask(lease.queue, String(r[1]), r[3] === undefined ? 1 : Number(r[3]), lease.token, Number(r[2]), r[4] === undefined || r[4] === null ? null : String(r[4])) }
   }
 
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {

@@ -70,7 +70,7 @@ export function failureCases (t: Test, factory: HarnessFactory): void {
     const again = await s.claim('o2', LEASE_MS)
     t.match(again, { id: first.id, attempt: 1 }, 'retryHead gives the halted head a fresh set of attempts')
     if (again === null) return
-    t.match(await s.complete(ref(again), 'o2', LEASE_MS, true), { ok: true, next: { id: second.id } }, 'then the queue goes on')
+    t.match(await s.complete(ref(again), again.id, 'o2', LEASE_MS, true), { ok: true, next: { id: second.id } }, 'then the queue goes on')
   })
 
   t.test('retryHead runs a retrying head now; other states conflict; an unknown queue is not found', async (t) => {
@@ -87,7 +87,7 @@ export function failureCases (t: Test, factory: HarnessFactory): void {
     t.match(c2, { id: first.id, attempt: 2, lastError: 'boom' }, 'no wait for the backoff; attempts keep counting')
     if (c2 === null) return
     await rejectsWith(t, s.retryHead('q'), 'FST_FIFO_CONFLICT', 'q', 'retryHead on a running queue')
-    await s.complete(ref(c2), 'o1', LEASE_MS, false)
+    await s.complete(ref(c2), c2.id, 'o1', LEASE_MS, false)
     await rejectsWith(t, s.retryHead('q'), 'FST_FIFO_CONFLICT', 'q', 'retryHead on a waiting queue')
     await s.pause('q')
     await rejectsWith(t, s.retryHead('q'), 'FST_FIFO_CONFLICT', 'q', 'retryHead on a paused queue')
@@ -122,7 +122,7 @@ export function failureCases (t: Test, factory: HarnessFactory): void {
     t.equal(await s.getDead(first.id), null)
     t.match((await s.queueTasks('q', 0, 10)).items, [{ id: second.id, where: 'head' }, { id: first.id, where: 'pending', position: 1, attempts: 0 }], 'appended to the tail with attempts reset')
     if (c2 === null) return
-    const next = await s.complete(ref(c2), 'o1', LEASE_MS, true)
+    const next = await s.complete(ref(c2), c2.id, 'o1', LEASE_MS, true)
     t.match(next, { ok: true, next: { id: first.id, attempt: 1, payload: '[1]' } })
     if (!next.ok || next.next === null) return
     await s.fail(ref(next.next), failure({ maxAttempts: 1, onExhausted: 'dead-letter' }))

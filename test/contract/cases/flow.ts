@@ -49,19 +49,38 @@ export function flowCases (t: Test, factory: HarnessFactory): void {
     t.ok(first.leaseExpiresAt >= before + LEASE_MS && first.leaseExpiresAt <= after + LEASE_MS, 'lease runs leaseMs from the claim')
     t.match(await s.getQueue('q'), { state: 'running', holder: 'owner-a', leaseExpiresAt: first.leaseExpiresAt, depth: 3 })
 
-    const second = await s.complete(ref(first), 'owner-a', LEASE_MS, true)
+    const second = await s.complete(ref(first), first.id, 'owner-a', LEASE_MS, true)
     t.ok(second.ok, 'completed')
     const next = second.ok ? notNull(t, second.next, 'next head handed back') : null
     t.match(next, { id: ids[1], attempt: 1, token: first.token, payload: '[2]' })
     t.ok((next?.leaseExpiresAt ?? 0) >= first.leaseExpiresAt, 'lease renewed')
     t.equal(next?.requestId, undefined, 'no requestId when none was given')
 
-    const third = await s.complete(ref(first), 'owner-a', LEASE_MS, true)
+    const third = await s.complete(ref(first), ids[1], 'owner-a', LEASE_MS, true)
     t.match(third, { ok: true, next: { id: ids[2], attempt: 1, token: first.token } })
-    const last = await s.complete(ref(first), 'owner-a', LEASE_MS, true)
+    const last = await s.complete(ref(first), ids[2], 'owner-a', LEASE_MS, true)
     t.same(last, { ok: true, next: null }, 'nothing left: the lease is released')
     t.equal(await s.getQueue('q'), null, 'the empty queue disappears')
     t.equal(await s.claim('owner-a', LEASE_MS), null)
+  })
+
+  t.test('complete is safe to retry after a lost reply: nothing is removed twice', async (t) => {
+    const { s } = await setup(t, factory)
+    for (let i = 1; i <= 3; i++) await s.enqueue(task('rq', i))
+    const first = await s.claim('owner-a', LEASE_MS)
+    if (first === null) throw new Error('nothing claimed')
+    const once = await s.complete(ref(first), first.id, 'owner-a', LEASE_MS, true)
+    const again = await s.complete(ref(first), first.id, 'owner-a', LEASE_MS, true)
+    t.ok(once.ok && again.ok, 'both calls succeed')
+    const a = once.ok ? once.next : null
+    const b = again.ok ? again.next : null
+    t.equal(b?.id, a?.id, 'the retry hands back the same next head')
+    t.equal(b?.attempt, 1, 'its attempt is not counted twice')
+    t.match(await s.getQueue('rq'), { depth: 2 }, 'the unrun task is still there')
+    const third = await s.complete(ref(first), a!.id, 'owner-a', LEASE_MS, false)
+    t.same(third, { ok: true, next: null }, 'released after the second task')
+    t.same(await s.complete(ref(first), a!.id, 'owner-a', LEASE_MS, false), { ok: false, fenced: true }, 'a retry after a release is fenced and changes nothing')
+    t.match(await s.getQueue('rq'), { depth: 1, state: 'waiting' })
   })
 
   t.test('claim takes waiting queues FIFO and never hands out a queue that is held', async (t) => {
@@ -96,7 +115,7 @@ export function flowCases (t: Test, factory: HarnessFactory): void {
     await s.enqueue(task('y', 1))
     const x1 = notNull(t, await s.claim('o1', LEASE_MS), 'x claimed')
     t.equal(x1.queue, 'x')
-    t.same(await s.complete(ref(x1), 'o1', LEASE_MS, false), { ok: true, next: null }, 'released, no next head')
+    t.same(await s.complete(ref(x1), x1.id, 'o1', LEASE_MS, false), { ok: true, next: null }, 'released, no next head')
     t.match(await s.getQueue('x'), { state: 'waiting', holder: null, depth: 1 })
     const y1 = notNull(t, await s.claim('o2', LEASE_MS), 'next claim')
     t.equal(y1.queue, 'y', 'y, which was waiting, goes before x')

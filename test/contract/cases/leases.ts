@@ -21,15 +21,15 @@ export function leaseCases (t: Test, factory: HarnessFactory): void {
     t.match(b, { id: first.id, attempt: 2 }, 'the same head, one more attempt')
     t.ok(BigInt(b.token) > BigInt(a.token), 'the new token is larger')
 
-    t.same(await s.complete(ref(a), 'owner-a', LEASE_MS, true), { ok: false, fenced: true }, 'stale complete is fenced')
+    t.same(await s.complete(ref(a), a.id, 'owner-a', LEASE_MS, true), { ok: false, fenced: true }, 'stale complete is fenced')
     t.same(await s.fail(ref(a), failure({ maxAttempts: 1 })), { ok: false, fenced: true }, 'stale fail is fenced')
     t.equal(await s.release(ref(a), false), false, 'stale release is refused')
     t.equal(await s.park(ref(a), 'other'), false, 'stale park is refused')
     t.same(await s.heartbeat(instance('owner-a'), [ref(a)], LEASE_MS), ['q'], 'heartbeat reports the queue lost')
     t.match(await s.getQueue('q'), { state: 'running', holder: 'owner-b', depth: 2, head: { id: first.id, attempts: 2, lastError: null } }, 'nothing changed')
-    t.same(await s.complete({ queue: 'no-such-queue', token: a.token }, 'owner-a', LEASE_MS, true), { ok: false, fenced: true }, 'unknown queue is fenced')
+    t.same(await s.complete({ queue: 'no-such-queue', token: a.token }, a.id, 'owner-a', LEASE_MS, true), { ok: false, fenced: true }, 'unknown queue is fenced')
 
-    t.match(await s.complete(ref(b), 'owner-b', LEASE_MS, true), { ok: true, next: { id: second.id, token: b.token } }, 'the holder goes on')
+    t.match(await s.complete(ref(b), b.id, 'owner-b', LEASE_MS, true), { ok: true, next: { id: second.id, token: b.token } }, 'the holder goes on')
   })
 
   t.test('an expired lease is fenced even before a sweep recovers it (G2)', async (t) => {
@@ -39,7 +39,7 @@ export function leaseCases (t: Test, factory: HarnessFactory): void {
     const a = await s.claim('owner-a', LEASE_MS)
     if (a === null) throw new Error('nothing claimed')
     await h.advance(PAST_LEASE_MS)
-    t.same(await s.complete(ref(a), 'owner-a', LEASE_MS, true), { ok: false, fenced: true }, 'complete after expiry is fenced')
+    t.same(await s.complete(ref(a), a.id, 'owner-a', LEASE_MS, true), { ok: false, fenced: true }, 'complete after expiry is fenced')
     t.same(await s.heartbeat(instance('owner-a'), [ref(a)], LEASE_MS), ['q'], 'an expired lease cannot be extended')
     t.match(await s.sweep([]), { recovered: 1 })
     t.match(await s.claim('owner-b', LEASE_MS), { id: first.id, attempt: 2 }, 'the task was not removed')
@@ -68,7 +68,7 @@ export function leaseCases (t: Test, factory: HarnessFactory): void {
     t.match(await s.getQueue('q'), { state: 'running', holder: 'owner-a' })
     t.match(await s.getQueue('other'), { state: 'waiting', holder: null })
     t.equal((await s.claim('owner-b', LEASE_MS))?.queue, 'other', 'the extended queue is not handed out')
-    t.match(await s.complete(ref(a), 'owner-a', LEASE_MS, true), { ok: true, next: null }, 'the extended lease still acknowledges')
+    t.match(await s.complete(ref(a), a.id, 'owner-a', LEASE_MS, true), { ok: true, next: null }, 'the extended lease still acknowledges')
   })
 
   t.test('sweep recovers expired leases and wakes a waiting worker', async (t) => {

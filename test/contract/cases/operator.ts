@@ -35,7 +35,7 @@ export function operatorCases (t: Test, factory: HarnessFactory): void {
     if (c1 === null) throw new Error('nothing claimed')
     await s.pause('q')
     t.match(await s.getQueue('q'), { state: 'running', paused: true, holder: 'o1' }, 'a running head is not interrupted')
-    t.same(await s.complete(ref(c1), 'o1', LEASE_MS, true), { ok: true, next: null }, 'keep does not hand out the next head of a paused queue')
+    t.same(await s.complete(ref(c1), c1.id, 'o1', LEASE_MS, true), { ok: true, next: null }, 'keep does not hand out the next head of a paused queue')
     t.match(await s.getQueue('q'), { state: 'paused', paused: true, holder: null, depth: 1 })
     t.equal(await s.claim('o2', LEASE_MS), null)
     await s.resume('q')
@@ -44,7 +44,7 @@ export function operatorCases (t: Test, factory: HarnessFactory): void {
     if (c2 === null) return
 
     await s.pause('q')
-    t.same(await s.complete(ref(c2), 'o2', LEASE_MS, true), { ok: true, next: null })
+    t.same(await s.complete(ref(c2), c2.id, 'o2', LEASE_MS, true), { ok: true, next: null })
     t.match(await s.getQueue('q'), { state: 'paused', depth: 0, head: null }, 'an empty paused queue stays, so the pause is not lost')
     t.equal((await s.listQueues({ offset: 0, limit: 10 })).total, 1)
     await s.enqueue(task('q', 3))
@@ -71,7 +71,7 @@ export function operatorCases (t: Test, factory: HarnessFactory): void {
 
     const c = await s.claim('o1', LEASE_MS)
     if (c === null) throw new Error('nothing claimed')
-    await s.complete(ref(c), 'o1', LEASE_MS, false)
+    await s.complete(ref(c), c.id, 'o1', LEASE_MS, false)
     t.match(await s.enqueue(task('q', 4, { dedupeId: 'order-7', dedupeMs: 500 })), { id: first.id, duplicate: true }, 'still a duplicate after the first task settled')
 
     await h.advance(650)

@@ -27,7 +27,7 @@ export function processCases (t: Test, factory: HarnessFactory, features: StoreF
     const again = await s2.claim('new-owner', LEASE_MS)
     t.match(again, { id: first.id, attempt: 2 })
     if (again === null) return
-    t.match(await s2.complete(ref(again), 'new-owner', LEASE_MS, true), { ok: true, next: { id: second.id } })
+    t.match(await s2.complete(ref(again), again.id, 'new-owner', LEASE_MS, true), { ok: true, next: { id: second.id } })
   })
 
   t.test('two processes on one namespace share queues and never hold one queue together (G2)', { skip }, async (t) => {

@@ -3,7 +3,7 @@ import { failure, instance, LEASE_MS, ref, setup, storeNow, task, type HarnessFa
 
 // The admin reads: overview, queue listing, a queue's tasks, one task, instances.
 
-async function claimOf (s: Store, queue: string): Promise<{ queue: string, token: string }> {
+async function claimOf (s: Store, queue: string): Promise<{ id: string, queue: string, token: string }> {
   const c = await s.claim('o1', LEASE_MS)
   if (c === null || c.queue !== queue) throw new Error(`expected to claim ${queue}, got ${c?.queue ?? 'nothing'}`)
   return c
@@ -16,7 +16,8 @@ export function readCases (t: Test, factory: HarnessFactory): void {
     t.match(empty, { queues: 0, waiting: 0, running: 0, pendingTasks: 0, deadLetters: 0, liveInstances: 0, completedLastMinute: 0, failedLastMinute: 0, oldestHeadAgeMs: 0 })
 
     await s.enqueue(task('done', 1))
-    await s.complete(ref(await claimOf(s, 'done')), 'o1', LEASE_MS, false)
+    const done = await claimOf(s, 'done')
+    await s.complete(ref(done), done.id, 'o1', LEASE_MS, false)
     await s.enqueue(task('running', 1))
     const running = await claimOf(s, 'running')
     await s.enqueue(task('retrying', 1))
@@ -154,7 +155,7 @@ export function readCases (t: Test, factory: HarnessFactory): void {
     const { s } = await setup(t, factory)
     await s.enqueue(task('q', 1))
     const c = await claimOf(s, 'q')
-    t.match(await s.complete(ref(c), 'o1', LEASE_MS, true), { ok: true, next: null })
+    t.match(await s.complete(ref(c), c.id, 'o1', LEASE_MS, true), { ok: true, next: null })
     t.equal(await s.getQueue('q'), null)
     t.match(await s.listQueues({ offset: 0, limit: 10 }), { items: [], total: 0 })
     t.match(await s.queueTasks('q', 0, 10), { items: [], total: 0 })

@@ -25,10 +25,14 @@
 -- ARGV[3] owner: instance id of the caller
 -- ARGV[4] leaseMs: length of the renewed lease (ms)
 -- ARGV[5] keep: '1' to go on with the next head, '0' to release
+-- ARGV[6] taskId: the head the caller ran. When the head is another task under
+--         a still-valid lease, an earlier call already completed it and only
+--         its reply was lost: nothing is removed again (retry-safe).
 --
 -- Returns {-1} when fenced (lease lost or expired; nothing changed), {0} when
 -- the lease was released, or {1, record, leaseExpiresAt (ms)} for the next head
--- (attempt 1, no last error, same token).
+-- (attempt 1, no last error, same token); a retried call returns
+-- {1, record, leaseExpiresAt, attempt, lastError or nil} for the head it had already handed out.
 local rcall = redis.call
 -- @include _clock
 -- @include _queue
@@ -41,6 +45,23 @@ if not held then return {-1} end
 
 local num = rcall('HGET', KEYS[3], queue)
 local listKey = KEYS[4] .. num
+local head = rcall('LINDEX', listKey, 0)
+if not head or recordId(head) ~= ARGV[6] then
+  -- Retry of a call that already completed ARGV[6].
+  local paused = rcall('SISMEMBER', KEYS[8], queue) == 1
+  if head and ARGV[5] == '1' and not paused then
+    local expiresAt = now + tonumber(ARGV[4])
+    rcall('ZADD', KEYS[2], expiresAt, queue)
+    return {1, head, expiresAt, tonumber(rcall('HGET', KEYS[5], queue) or '1'), rcall('HGET', KEYS[6], queue)}
+  end
+  unlease(KEYS[1], KEYS[2], queue)
+  if head then
+    if not paused then makeWaiting(KEYS[9], KEYS[10], queue, false) end
+  elseif not paused then
+    dropQueue(KEYS[3], KEYS[13], KEYS[7], queue, num)
+  end
+  return {0}
+end
 local done = rcall('LPOP', listKey)
 if done then
   rcall('DECR', KEYS[12])

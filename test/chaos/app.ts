@@ -40,6 +40,8 @@ export interface AppConfig {
 /** What a task asks its handler to do. `ms`: how long it works. */
 export interface StepSpec {
   ms: number
+  /** How long attempt 1 works instead of `ms` (a long first run to crash or freeze in). */
+  firstMs?: number
   /**
    * throw: fail on attempt 1 · throw-always: fail every time (dead-lettered) ·
    * hang: on attempt 1 wait past timeoutMs, until aborted · zombie: on attempt 1
@@ -97,7 +99,7 @@ async function main (): Promise<void> {
     closeTimeoutMs: cfg.closeTimeoutMs ?? 2000,
     dashboard: false,
   })
-  if (cfg.observe !== false) observeStore(app.fifo.store, log)
+  if (cfg.observe !== false) observeStore(app.fifo.store, { write: emit })
 
   const step = app.fifo.define('step', {
     queue: (queue: string) => queue,
@@ -122,7 +124,7 @@ async function main (): Promise<void> {
         emit({ type: 'end', ...ref, outcome: 'zombie' })
         return
       }
-      await pause(spec.ms, ctx.signal)
+      await pause(first && spec.firstMs !== undefined ? spec.firstMs : spec.ms, ctx.signal)
       emit({ type: 'end', ...ref, outcome: 'ok' })
     } catch (err) {
       emit({ type: 'end', ...ref, outcome: ctx.signal.aborted ? 'aborted' : 'threw' })

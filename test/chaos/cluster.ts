@@ -25,7 +25,9 @@ export class AppProcess {
     this.inst = cfg.inst
     this.cfg = cfg
     const stderr = openSync(join(cfg.logDir, `stderr-${cfg.inst}.log`), 'a')
-    this.child = fork(join(__dirname, 'app.ts'), [JSON.stringify(cfg)], { stdio: ['ignore', 'ignore', stderr, 'ipc'] })
+    // tsx (esbuild, cached on disk) rather than the parent's loader: under tap, the
+    // inherited TypeScript loader makes each server take seconds to start.
+    this.child = fork(join(__dirname, 'app.ts'), [JSON.stringify(cfg)], { stdio: ['ignore', 'ignore', stderr, 'ipc'], execArgv: ['--import', 'tsx'] })
     closeSync(stderr)
     this.exited = new Promise((resolve) => this.child.once('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal })))
     this.child.on('message', (message: { type?: string, event?: EventBody }) => {

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import Fastify from 'fastify'
 import fifo from '../../plugin'
-import type { Store } from '../../plugin/store/store'
 import { startRedis, uniquePrefix } from '../helpers/redis-server'
-import { checkHistory, detailLine, summaryLine, type FinalState, type Report } from './checker'
+import { checkHistory, detailLine, summaryLine, type Report } from './checker'
 import { EventLog, readEvents } from './events'
 import { Fleet, inject, planFaults, type InjectContext } from './faults'
+import { finalState } from './final-state'
 import { Producers } from './producer'
 
 /**
@@ -85,27 +85,6 @@ export function parseArgs (argv: string[]): ChaosOptions {
 }
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
-
-async function finalState (store: Store): Promise<FinalState> {
-  const pending: FinalState['pending'] = []
-  for (let offset = 0; ; offset += 500) {
-    const page = await store.listQueues({ offset, limit: 500 })
-    for (const q of page.items) {
-      for (let at = 0; at < q.depth; at += 500) {
-        const tasks = await store.queueTasks(q.name, at, 500)
-        for (const task of tasks.items) pending.push({ id: task.id, queue: task.queue })
-      }
-    }
-    if (offset + 500 >= page.total) break
-  }
-  const dead: FinalState['dead'] = []
-  for (let offset = 0; ; offset += 500) {
-    const page = await store.listDead(offset, 500)
-    for (const d of page.items) dead.push({ id: d.id, queue: d.queue, reason: d.reason })
-    if (offset + 500 >= page.total) break
-  }
-  return { pending, dead }
-}
 
 export async function runChaos (o: ChaosOptions, print: (line: string) => void): Promise<{ report: Report, dir: string }> {
   const dir = o.out ?? mkdtempSync(join(tmpdir(), 'fifo-chaos-'))

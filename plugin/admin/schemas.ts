@@ -195,6 +195,7 @@ export const schemas = {
   queues: { tags, summary: 'Queues by urgency (halted first, then oldest head), paginated', querystring: queuesQuery, response: { 200: page(queueView), ...errorResponses } },
   queue: { tags, summary: 'One queue', params: queueParams, querystring: emptyQuery, response: { 200: queueView, ...errorResponses } },
   queueTasks: { tags, summary: "A queue's tasks in order, head first", params: queueParams, querystring: pageQuery, response: { 200: page(taskView), ...errorResponses } },
+  queueDetail: { tags, summary: 'One queue (null when it does not exist) and a page of its tasks, in one round trip', params: queueParams, querystring: pageQuery, response: { 200: object({ queue: nullable(queueView), tasks: page(taskView) }), ...errorResponses } },
   task: { tags, summary: 'One task and where it is now', params: idParams, querystring: emptyQuery, response: { 200: taskView, ...errorResponses } },
   dead: { tags, summary: 'Dead letters, newest first', querystring: pageQuery, response: { 200: page(deadView), ...errorResponses } },
   deadOne: { tags, summary: 'One dead letter', params: idParams, querystring: emptyQuery, response: { 200: deadView, ...errorResponses } },

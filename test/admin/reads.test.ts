@@ -42,7 +42,7 @@ t.test('config and overview', async (t) => {
   const config = await call(app, 'GET', '/fifo/api/config')
   t.equal(config.status, 200)
   t.same(schemaErrors(config.body, okSchema('config')), [])
-  t.match(config.body, { readOnly: false, readOnlyReason: null, showArgs: true, storeKind: 'memory', refreshMs: 2000, instanceId: app.fifo.instanceId })
+  t.match(config.body, { readOnly: false, readOnlyReason: null, showArgs: true, storeKind: 'memory', refreshMs: 1000, instanceId: app.fifo.instanceId })
 
   const o = await call(app, 'GET', '/fifo/api/overview')
   t.equal(o.status, 200)

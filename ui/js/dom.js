@@ -55,9 +55,9 @@ export function fmtInt (n) {
   return number.format(n)
 }
 
-/** 950 → "950ms", 12_300 → "12s", 200_000 → "3m 20s", 8_000_000 → "2h 13m". */
+/** 950 → "<1s", 12_300 → "12s", 200_000 → "3m 20s", 8_000_000 → "2h 13m". */
 export function fmtDuration (ms) {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`
+  if (ms < 1000) return '<1s'
   const s = Math.floor(ms / 1000)
   if (s < 60) return `${s}s`
   const m = Math.floor(s / 60)

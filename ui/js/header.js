@@ -60,8 +60,10 @@ function renderThroughput (o) {
   const perBucket = o.bucketMs / 1000
   fill($('#sparkline'),
     svg('title', null, `Last 10 minutes in ${perBucket}s buckets: ${fmtInt(total)} completed, ${fmtInt(failed)} failed (peak ${fmtInt(max)} per bucket)`),
-    svg('path', { class: 'spark-area', d: `${done} L${W},${H} L0,${H} Z` }),
-    svg('path', { class: 'spark-line', d: done }),
-    failed > 0 ? svg('path', { class: 'spark-fail', d: line('failed') }) : null
+    svg('line', { class: 'spark-base', x1: 0, y1: H - 2, x2: W, y2: H - 2 }),
+    svg('path', { class: 'spark-area', d: `${done} L${W},${H - 2} L0,${H - 2} Z` }),
+    // Failures under the completed line, so a quiet baseline reads as green.
+    failed > 0 ? svg('path', { class: 'spark-fail', d: line('failed') }) : null,
+    svg('path', { class: 'spark-line', d: done })
   )
 }

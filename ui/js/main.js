@@ -119,13 +119,8 @@ function syncTabs () {
 }
 
 async function loadDetail (req) {
-  try {
-    const [queue, tasks] = await Promise.all([api(req.queue), api(withQuery(req.tasks.path, req.tasks.query))])
-    return { name: req.name, queue, tasks }
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return { name: req.name, gone: true }
-    throw err
-  }
+  const detail = await api(withQuery(req.path, req.query))
+  return detail.queue === null ? { name: req.name, gone: true } : { name: req.name, queue: detail.queue, tasks: detail.tasks }
 }
 
 async function refresh () {
@@ -182,14 +177,18 @@ function updateLiveLabel () {
   fill($('#live-toggle'), live ? 'Pause' : 'Resume')
 }
 
-function schedule () {
+/** Next refresh `refreshMs` after the last one started (not ended), so data is never older than that plus one round trip. */
+function schedule (startedAt) {
   clearTimeout(timer)
-  if (live) timer = setTimeout(loop, document.hidden ? config.refreshMs * 5 : config.refreshMs)
+  if (!live) return
+  const period = document.hidden ? config.refreshMs * 5 : config.refreshMs
+  timer = setTimeout(loop, Math.max(250, period - (Date.now() - startedAt)))
 }
 
 async function loop () {
+  const startedAt = Date.now()
   await refresh()
-  schedule()
+  schedule(startedAt)
 }
 
 function refreshNow () {

@@ -22,11 +22,7 @@ export class QueueDetail {
   }
 
   requests (name, offset) {
-    return {
-      name,
-      queue: queuePath(name),
-      tasks: { path: queuePath(name, '/tasks'), query: { offset, limit: TASKS_PER_PAGE } },
-    }
+    return { name, path: queuePath(name, '/detail'), query: { offset, limit: TASKS_PER_PAGE } }
   }
 
   remove () {

@@ -58,15 +58,16 @@ export function decodeTask (record: string): TaskRecord {
   return task
 }
 
-export type Reply = string | number | null
+/** A reply element (a Lua false arrives as null; false is tolerated too). */
+export type Reply = string | number | boolean | null
 export type ReplyList = Reply[]
 
 export function str (value: Reply | undefined): string | null {
-  return value === null || value === undefined ? null : String(value)
+  return value === null || value === undefined || value === false ? null : String(value)
 }
 
 export function num (value: Reply | undefined): number | null {
-  if (value === null || value === undefined) return null
+  if (value === null || value === undefined || value === false) return null
   const n = Number(value)
   return Number.isFinite(n) ? n : null
 }

@@ -14,14 +14,14 @@
 -- ARGV[2] token of the caller's lease
 -- ARGV[3] keepAttempt: '1' keeps the attempt counted, '0' takes it back
 --
--- Returns 1, or 0 when fenced (lease lost or expired; nothing changed).
+-- Returns 1, or -1 when fenced (lease lost or expired; nothing changed).
 local rcall = redis.call
 -- @include _clock
 -- @include _queue
 -- @include _lease
 
 local queue = ARGV[1]
-if not leaseValid(KEYS[1], KEYS[2], queue, ARGV[2], nowMs()) then return 0 end
+if not leaseValid(KEYS[1], KEYS[2], queue, ARGV[2], nowMs()) then return -1 end
 unlease(KEYS[1], KEYS[2], queue)
 if ARGV[3] ~= '1' and (tonumber(rcall('HGET', KEYS[3], queue)) or 0) > 0 then rcall('HINCRBY', KEYS[3], queue, -1) end
 if rcall('SISMEMBER', KEYS[4], queue) == 0 then makeWaiting(KEYS[5], KEYS[6], queue, true) end

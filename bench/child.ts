@@ -4,6 +4,9 @@
  * fresh process, so systems never share a heap, a JIT or a connection.
  */
 import Fastify from 'fastify'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { keyIndex, keyName, workMs, type ChildMessage, type ChildResult, type CpuUse, type Job, type MainMessage, type Shape, type TaskRecords } from './lib/protocol'
 import { openSystem, type Instance } from './systems/types'
@@ -245,6 +248,29 @@ async function http (job: Extract<Job, { role: 'http' }>): Promise<Running & { p
   }
 }
 
+/**
+ * FIFO_BENCH_CPU_PROFILE=<dir>: every child records a V8 CPU profile of its
+ * measured window to <dir>/<role>-<system>-<pid>.cpuprofile (for finding where
+ * the time goes; the profiler itself slows the run, so figures from such a run
+ * are not comparable).
+ */
+const profileDir = process.env.FIFO_BENCH_CPU_PROFILE
+async function startProfile (): Promise<Session | null> {
+  if (profileDir === undefined || profileDir === '') return null
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return session
+}
+async function stopProfile (session: Session | null, job: Job): Promise<void> {
+  if (session === null || profileDir === undefined) return
+  const { profile } = await session.post('Profiler.stop')
+  mkdirSync(profileDir, { recursive: true })
+  writeFileSync(join(profileDir, `${job.role}-${job.system}-${process.pid}.cpuprofile`), JSON.stringify(profile))
+  session.disconnect()
+}
+
 async function main (job: Job): Promise<void> {
   let running: Running & { port?: number }
   switch (job.role) {
@@ -258,10 +284,12 @@ async function main (job: Job): Promise<void> {
   }
   send({ type: 'ready', port: running.port })
   await go
+  const session = await startProfile()
   const result = await running.run()
   if (result !== null) send({ type: 'result', result })
   await stop
   const final = await running.finish()
+  await stopProfile(session, job)
   if (final !== null) send({ type: 'result', result: final })
   await running.close()
 }

@@ -20,8 +20,9 @@ export async function http (bench: Bench): Promise<void> {
     child.go()
     try {
       const base = `http://127.0.0.1:${child.port}`
-      await cannon(`${base}/enqueue`, 1)
-      await cannon(`${base}/plain`, 1)
+      const warm = bench.cfg.quick ? 0.5 : 1
+      await cannon(`${base}/enqueue`, warm)
+      await cannon(`${base}/plain`, warm)
       const order = round % 2 === 0 ? ['plain', 'enqueue'] : ['enqueue', 'plain']
       const rps: Record<string, number> = {}
       for (const route of order) {

@@ -184,11 +184,15 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminOpti
   // only, and `<path>` redirects there.
   const indexHtml = await readFile(path.join(UI_ROOT, 'index.html'))
   const page = { schema: { ...schemas.page, hide: true } as object }
-  app.get('/', { ...page, prefixTrailingSlash: 'slash' }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(indexHtml))
-  if (app.prefix !== '') {
+  const sendIndex = async (_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => await reply.type('text/html; charset=utf-8').send(indexHtml)
+  const base = app.prefix.replace(/\/$/, '')
+  if (base === '') {
+    app.get('/', page, sendIndex) // dashboard.path '/': nothing to redirect
+  } else {
+    app.get('/', { ...page, prefixTrailingSlash: 'slash' }, sendIndex)
     app.get('/', { ...page, prefixTrailingSlash: 'no-slash' }, async (request, reply) => {
       const query = request.url.indexOf('?')
-      return reply.redirect(app.prefix + '/' + (query === -1 ? '' : request.url.slice(query)), 302)
+      return await reply.redirect(base + '/' + (query === -1 ? '' : request.url.slice(query)), 302)
     })
   }
   await app.register(fastifyStatic, {

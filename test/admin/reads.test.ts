@@ -107,7 +107,18 @@ t.test('one queue and its tasks in order; URL-encoded names of every kind', asyn
   const head = await call(app, 'GET', `${q('q-pause')}/tasks?limit=1`)
   t.match(head.body.items[0], { where: 'head', position: 0, args: '[0]' })
 
+  const detail = await call(app, 'GET', `${q('q-pause')}/detail?limit=2`)
+  t.equal(detail.status, 200)
+  t.same(schemaErrors(detail.body, okSchema('queueDetail')), [])
+  t.match(detail.body, { queue: { name: 'q-pause', depth: 5 }, tasks: { total: 5, limit: 2, items: [{ position: 0 }, { position: 1 }] } })
+  const vanished = await call(app, 'GET', `${q('no-such-queue')}/detail`)
+  t.equal(vanished.status, 200, 'the dashboard route answers null for a queue that finished, not 404')
+  t.same(schemaErrors(vanished.body, okSchema('queueDetail')), [])
+  t.match(vanished.body, { queue: null, tasks: { total: 0, items: [] } })
+
   for (const name of WEIRD) {
+    const detailOf = await call(app, 'GET', `${q(name)}/detail`)
+    t.equal(detailOf.body.queue?.name, name)
     const res = await call(app, 'GET', q(name))
     t.equal(res.status, 200, `GET queue ${name.slice(0, 30)} (${name.length} chars)`)
     t.equal(res.body.name, name)

@@ -199,6 +199,10 @@ t.test('paths: <path> redirects to <path>/ keeping the query; a custom path; das
   t.equal((await call(app, 'GET', '/ops/queues/api/overview')).status, 200)
   t.equal((await call(app, 'GET', '/fifo/api/overview')).status, 404)
 
+  const root = await build(t, { dashboard: { path: '/' } })
+  t.match((await call(root.app, 'GET', '/')).raw, /<!doctype html>/, "dashboard.path '/' serves the page at / (no redirect loop)")
+  t.equal((await call(root.app, 'GET', '/api/config')).status, 200)
+
   const off = await build(t, { dashboard: false })
   for (const url of ['/fifo/', '/fifo/api/overview', '/fifo/metrics']) {
     const res = await call(off.app, 'GET', url)

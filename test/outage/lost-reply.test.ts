@@ -58,7 +58,7 @@ t.test('a completion that ran but whose reply was lost does not complete the nex
   await step(3)
   release()
   await dropped
-  t.equal(proxy.dropped.length, 1, 'the reply of complete(task 1) was dropped')
+  t.equal(proxy.trapped.length, 1, 'the reply of complete(task 1) was dropped')
   await until('the queue is empty', async () => (await app.fifo.store.overview().catch(() => null))?.pendingTasks === 0, 8000)
   await until('tasks 2 and 3 ran', () => ran.some(([n]) => n === 3), 3000).catch(() => {})
   const order = ran.map(([n]) => n)

@@ -8,7 +8,9 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
  * - `cut()`: every open connection is dropped (new ones still work);
  * - `dropReplyOf(match)`: the next command that `match`es is delivered to
  *   Redis (so it runs), but the connection is cut instead of returning its
- *   reply — the client cannot know whether it ran.
+ *   reply — the client cannot know whether it ran;
+ * - `delayReplyOf(match, ms)`: the command runs at once, its reply arrives
+ *   late (a slow network, or a client process frozen mid-call).
  *
  * It parses RESP2/RESP3 frames in both directions to line replies up with
  * commands (ioredis 6 speaks RESP3).
@@ -61,6 +63,13 @@ export function commandArgs (frame: Buffer): string[] {
   return args
 }
 
+interface Trap {
+  match: (args: string[]) => boolean
+  /** null: cut the connection instead of replying; a number: hold the reply (and all after it) this long. */
+  delayMs: number | null
+  done: () => void
+}
+
 interface Link {
   client: Socket
   server: Socket
@@ -68,8 +77,10 @@ interface Link {
   fromServer: Buffer
   commandsSeen: number
   repliesSeen: number
-  /** Index of the command whose reply must never arrive. */
-  doomed: number | null
+  /** The trapped command on this link and its index. */
+  trapped: { index: number, trap: Trap } | null
+  /** Server bytes held back while a delayed reply waits. */
+  held: Buffer[] | null
 }
 
 export class RedisProxy {
@@ -77,11 +88,11 @@ export class RedisProxy {
   port = 0
   readonly #server: Server
   readonly #links = new Set<Link>()
+  readonly #timers = new Set<NodeJS.Timeout>()
   #blackhole = false
-  #match: ((args: string[]) => boolean) | null = null
-  #onDropped: (() => void) | null = null
-  /** Commands whose reply was dropped, for assertions. */
-  dropped: string[][] = []
+  #trap: Trap | null = null
+  /** Commands whose reply was dropped or delayed, for assertions. */
+  trapped: string[][] = []
 
   constructor (upstreamPort: number) {
     this.upstreamPort = upstreamPort
@@ -111,29 +122,39 @@ export class RedisProxy {
 
   /** The next command matching runs in Redis, but its connection is cut before the reply. Resolves when that happened. */
   async dropReplyOf (match: (args: string[]) => boolean): Promise<void> {
-    this.#match = match
-    await new Promise<void>((resolve) => { this.#onDropped = resolve })
+    await new Promise<void>((resolve) => { this.#trap = { match, delayMs: null, done: resolve } })
+  }
+
+  /** The next command matching runs in Redis at once, but its reply reaches the client `delayMs` later. Resolves when delivered. */
+  async delayReplyOf (match: (args: string[]) => boolean, delayMs: number): Promise<void> {
+    await new Promise<void>((resolve) => { this.#trap = { match, delayMs, done: resolve } })
   }
 
   async close (): Promise<void> {
+    for (const timer of this.#timers) clearTimeout(timer)
+    this.#timers.clear()
     this.cut()
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+  }
+
+  #newLink (client: Socket, server: Socket): Link {
+    const link: Link = { client, server, fromClient: Buffer.alloc(0), fromServer: Buffer.alloc(0), commandsSeen: 0, repliesSeen: 0, trapped: null, held: null }
+    this.#links.add(link)
+    return link
   }
 
   #accept (client: Socket): void {
     client.on('error', () => {})
     if (this.#blackhole) {
       // Hold the connection open and silent; close it with the proxy.
-      const link: Link = { client, server: client, fromClient: Buffer.alloc(0), fromServer: Buffer.alloc(0), commandsSeen: 0, repliesSeen: 0, doomed: null }
-      this.#links.add(link)
+      const link = this.#newLink(client, client)
       client.on('close', () => this.#links.delete(link))
       client.on('data', () => {})
       return
     }
     const server = connect(this.upstreamPort, '127.0.0.1')
     server.on('error', () => {})
-    const link: Link = { client, server, fromClient: Buffer.alloc(0), fromServer: Buffer.alloc(0), commandsSeen: 0, repliesSeen: 0, doomed: null }
-    this.#links.add(link)
+    const link = this.#newLink(client, server)
     client.on('data', (chunk: Buffer) => {
       link.fromClient = Buffer.concat([link.fromClient, chunk])
       while (true) {
@@ -142,44 +163,76 @@ export class RedisProxy {
         const frame = link.fromClient.subarray(0, len)
         link.fromClient = link.fromClient.subarray(len)
         const index = link.commandsSeen++
-        if (this.#match !== null && link.doomed === null) {
+        const trap = this.#trap
+        if (trap !== null && link.trapped === null) {
           const args = commandArgs(frame)
-          if (this.#match(args)) {
-            this.#match = null
-            link.doomed = index
-            this.dropped.push(args)
+          if (trap.match(args)) {
+            this.#trap = null
+            link.trapped = { index, trap }
+            this.trapped.push(args)
           }
         }
       }
       server.write(chunk)
     })
-    server.on('data', (chunk: Buffer) => {
-      // Bytes buffered before this chunk were forwarded already (a partial reply).
-      const before = link.fromServer.length
-      link.fromServer = Buffer.concat([link.fromServer, chunk])
-      let consumed = 0
-      while (true) {
-        if (link.doomed !== null && link.repliesSeen === link.doomed) {
-          // Replies before the doomed one go through; then the line goes dead.
-          client.write(chunk.subarray(0, Math.max(0, consumed - before)))
-          this.#close(link)
-          const done = this.#onDropped
-          this.#onDropped = null
-          done?.()
-          return
-        }
-        const len = frameLength(link.fromServer, consumed)
-        if (len < 0) break
-        // RESP3 push messages ('>') are not replies to a command.
-        if (link.fromServer[consumed] !== 0x3e) link.repliesSeen++
-        consumed += len
-      }
-      link.fromServer = link.fromServer.subarray(consumed)
-      client.write(chunk)
-    })
+    server.on('data', (chunk: Buffer) => this.#fromServer(link, chunk))
     const end = (): void => this.#close(link)
     client.on('close', end)
     server.on('close', end)
+  }
+
+  #fromServer (link: Link, chunk: Buffer): void {
+    if (link.held !== null) {
+      link.held.push(chunk)
+      return
+    }
+    // Bytes buffered before this chunk were forwarded already (a partial reply).
+    const before = link.fromServer.length
+    link.fromServer = Buffer.concat([link.fromServer, chunk])
+    let consumed = 0
+    while (true) {
+      const trapped = link.trapped
+      if (trapped !== null && link.repliesSeen === trapped.index) {
+        // Replies before the trapped one go through now.
+        const upTo = Math.max(0, consumed - before)
+        link.client.write(chunk.subarray(0, upTo))
+        link.fromServer = link.fromServer.subarray(consumed)
+        link.trapped = null
+        if (trapped.trap.delayMs === null) {
+          this.#close(link)
+          trapped.trap.done()
+          return
+        }
+        // Hold the rest (the trapped reply and whatever follows) for delayMs, then replay it in order.
+        link.held = [chunk.subarray(upTo)]
+        link.fromServer = Buffer.alloc(0)
+        const timer = setTimeout(() => {
+          this.#timers.delete(timer)
+          const held = link.held ?? []
+          link.held = null
+          link.repliesSeen++
+          // Count the trapped reply itself, then feed everything through the normal path.
+          const data = Buffer.concat(held)
+          const len = frameLength(data)
+          if (len < 0 || !this.#links.has(link)) {
+            trapped.trap.done()
+            return
+          }
+          link.client.write(data.subarray(0, len))
+          trapped.trap.done()
+          if (data.length > len) this.#fromServer(link, data.subarray(len))
+        }, trapped.trap.delayMs)
+        this.#timers.add(timer)
+        return
+      }
+      const len = frameLength(link.fromServer, consumed)
+      if (len < 0) break
+      // RESP3 push messages ('>') are not replies to a command.
+      if (link.fromServer[consumed] !== 0x3e) link.repliesSeen++
+      consumed += len
+    }
+    link.fromServer = link.fromServer.subarray(consumed)
+    link.client.write(chunk)
   }
 
   #close (link: Link): void {

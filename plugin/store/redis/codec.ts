@@ -73,7 +73,16 @@ export function num (value: Reply | undefined): number | null {
 }
 
 /** Number of reply fields per queue row (see lua/_row.lua). */
-export const ROW_FIELDS = 11
+export const ROW_FIELDS = 10
+
+/** A `{p}:heads` field: `<attempts>` or `<attempts>\n<lastError>` (see lua/_head.lua). */
+export function decodeHead (value: Reply | undefined): { attempts: number, lastError: string | null } {
+  const text = str(value)
+  if (text === null) return { attempts: 0, lastError: null }
+  const nl = text.indexOf('\n')
+  const attempts = Number(nl < 0 ? text : text.slice(0, nl))
+  return { attempts: Number.isFinite(attempts) ? attempts : 0, lastError: nl < 0 ? null : text.slice(nl + 1) }
+}
 
 /** A queue's state by the contract's precedence (as MemoryStore and lua/_state.lua). */
 export function stateOf (row: Pick<QueueRow, 'paused' | 'haltedAt' | 'retryAt' | 'missingHandler'>, leased: boolean): QueueState {
@@ -85,46 +94,49 @@ export function stateOf (row: Pick<QueueRow, 'paused' | 'haltedAt' | 'retryAt' |
   return 'waiting'
 }
 
-/** The owner part of a stored lease `token:owner`. */
+/** The owner part of a stored lease `token:number:owner`. */
 function leaseOwner (lease: string | null): string | null {
   if (lease === null) return null
-  const colon = lease.indexOf(':')
-  return colon < 0 ? '' : lease.slice(colon + 1)
+  const first = lease.indexOf(':')
+  const second = first < 0 ? -1 : lease.indexOf(':', first + 1)
+  return second < 0 ? '' : lease.slice(second + 1)
 }
 
-function headInfo (record: string, attempts: Reply, lastError: Reply): HeadInfo {
+function headInfo (record: string, heads: Reply): HeadInfo {
   const task = decodeTask(record)
+  const { attempts, lastError } = decodeHead(heads)
   return {
     id: task.id,
     name: task.name,
-    attempts: num(attempts) ?? 0,
+    attempts,
     enqueuedAt: task.enqueuedAt,
-    lastError: str(lastError),
+    lastError,
     payload: task.payload,
     requestId: task.requestId,
   }
 }
 
-/** One row from `reply` at `at` (11 fields, see lua/_row.lua). */
+/** One row from `reply` at `at` (ROW_FIELDS fields, see lua/_row.lua). */
 export function decodeQueueRow (reply: ReplyList, at: number): QueueRow {
   const r = (i: number): Reply => reply[at + i] ?? null
   const head = str(r(2))
-  const lease = str(r(5))
+  const lease = str(r(4))
   const row = {
     depth: num(r(1)) ?? 0,
-    paused: num(r(10)) === 1,
-    head: head === null ? null : headInfo(head, r(3), r(4)),
+    paused: num(r(9)) === 1,
+    head: head === null ? null : headInfo(head, r(3)),
     holder: leaseOwner(lease),
-    leaseExpiresAt: lease === null ? null : num(r(6)),
-    retryAt: num(r(7)),
-    missingHandler: str(r(8)),
-    haltedAt: num(r(9)),
+    leaseExpiresAt: lease === null ? null : num(r(5)),
+    retryAt: num(r(6)),
+    missingHandler: str(r(7)),
+    haltedAt: num(r(8)),
   }
   return { name: String(r(0)), state: stateOf(row, lease !== null), ...row }
 }
 
-export function pendingTaskRow (queue: string, record: string, position: number, attempts: Reply, lastError: Reply): TaskRow {
+export function pendingTaskRow (queue: string, record: string, position: number, heads: Reply): TaskRow {
   const task = decodeTask(record)
+  const { attempts, lastError } = decodeHead(heads)
   return {
     id: task.id,
     queue,
@@ -134,8 +146,8 @@ export function pendingTaskRow (queue: string, record: string, position: number,
     requestId: task.requestId,
     where: position === 0 ? 'head' : 'pending',
     position,
-    attempts: position === 0 ? num(attempts) ?? 0 : 0,
-    lastError: position === 0 ? str(lastError) : null,
+    attempts: position === 0 ? attempts : 0,
+    lastError: position === 0 ? lastError : null,
     deadReason: null,
     deadAt: null,
   }

@@ -13,7 +13,7 @@ export interface RedisKeys {
   ready: string
   /** `{p}:held` ZSET Q → lease expiry (ms). */
   held: string
-  /** `{p}:lease` HASH Q → `<token>:<owner>`. */
+  /** `{p}:lease` HASH Q → `<token>:<N>:<owner>` (the number saves a lookup per task). */
   lease: string
   /** `{p}:delayed` ZSET Q → retryAt (ms) of a retrying head. */
   delayed: string
@@ -35,10 +35,8 @@ export interface RedisKeys {
   tseq: string
   /** `{p}:token` counter of fencing tokens. */
   token: string
-  /** `{p}:att` HASH Q → attempts started by its head. */
-  att: string
-  /** `{p}:err` HASH Q → last error of its head. */
-  err: string
+  /** `{p}:heads` HASH Q → `<attempts>` or `<attempts>\n<lastError>` of its head (one field: one write per task). */
+  heads: string
   /** `{p}:pending` counter of tasks in all queues. */
   pending: string
   /** `{p}:moved` HASH task id → Q, for a requeued task whose id names a queue number Q no longer has. */
@@ -64,7 +62,7 @@ export interface RedisKeys {
 export type KeyName = keyof RedisKeys
 
 const names: KeyName[] = ['ready', 'held', 'lease', 'delayed', 'halted', 'paused', 'parked', 'queues', 'qid', 'qname',
-  'qseq', 'tseq', 'token', 'att', 'err', 'pending', 'moved', 'dead', 'deadrec', 'stats', 'inst', 'beat', 'wake', 'q', 'dd']
+  'qseq', 'tseq', 'token', 'heads', 'pending', 'moved', 'dead', 'deadrec', 'stats', 'inst', 'beat', 'wake', 'q', 'dd']
 
 export function isKeyName (name: string): name is KeyName {
   return (names as string[]).includes(name)

@@ -155,7 +155,7 @@ export class RedisStore implements Store {
     if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
     if (r[0] === 0) return { ok: true, next: null }
     // r[3]/r[4] are set only when a retried call hands back a head it had already counted.
-    return { ok: true, next: claimedTask(lease.queue, String(r[1]), r[3] === undefined ? 1 : Number(r[3]), lease.token, Number(r[2]), r[4] === undefined || r[4] === null ? null : String(r[4])) }
+    return { ok: true, next: claimedTask(lease.queue, String(r[1]), r[3] === undefined ? 1 : Number(r[3]), lease.token, Number(r[2]), str(r[4])) }
   }
 
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {
@@ -278,13 +278,13 @@ export class RedisStore implements Store {
     const [from, count] = page(offset, limit)
     const r = await this.#run('queue-tasks', [queue, from, count]) as ReplyList
     const items: TaskRow[] = []
-    for (let i = 3; i < r.length; i++) items.push(pendingTaskRow(queue, String(r[i]), from + i - 3, r[1], r[2]))
+    for (let i = 2; i < r.length; i++) items.push(pendingTaskRow(queue, String(r[i]), from + i - 2, r[1]))
     return { items, total: Number(r[0]), offset, limit }
   }
 
   async getTask (id: string): Promise<TaskRow | null> {
     const r = await this.#run('get-task', [id]) as ReplyList
-    if (r[0] === 1) return pendingTaskRow(String(r[1]), String(r[3]), Number(r[2]), r[4] ?? null, r[5] ?? null)
+    if (r[0] === 1) return pendingTaskRow(String(r[1]), String(r[3]), Number(r[2]), r[4] ?? null)
     if (r[0] === 2) return deadTaskRow(decodeDead(id, String(r[1])))
     return null
   }

@@ -7,10 +7,9 @@
 -- KEYS[2] qid      HASH queue → number
 -- KEYS[3] q        prefix of the queue lists
 -- KEYS[4] held     ZSET queue → lease expiry
--- KEYS[5] lease    HASH queue → token:owner
+-- KEYS[5] lease    HASH queue → token:number:owner
 -- KEYS[6] token    counter of fencing tokens
--- KEYS[7] att      HASH queue → attempts of its head
--- KEYS[8] err      HASH queue → last error of its head
+-- KEYS[7] heads    HASH queue → attempts[\nlastError] of its head
 --
 -- ARGV[1] owner: instance id of the claimer
 -- ARGV[2] leaseMs: lease length (ms)
@@ -19,6 +18,7 @@
 -- {queue, record, attempt, token, leaseExpiresAt (ms), lastError or nil}.
 local rcall = redis.call
 -- @include _clock
+-- @include _head
 
 -- Entries that cannot run (a bug or a hand edit) are dropped rather than claimed; the loop is bounded.
 for _ = 1, 100 do
@@ -30,14 +30,11 @@ for _ = 1, 100 do
     local token = rcall('INCR', KEYS[6])
     local expiresAt = nowMs() + tonumber(ARGV[2])
     rcall('ZADD', KEYS[4], expiresAt, queue)
-    rcall('HSET', KEYS[5], queue, token .. ':' .. ARGV[1])
-    local attempt = redis.pcall('HINCRBY', KEYS[7], queue, 1)
-    if type(attempt) ~= 'number' then
-      -- A counter that is not a number (hand edit): start over rather than fail every claim.
-      attempt = 1
-      rcall('HSET', KEYS[7], queue, 1)
-    end
-    return {queue, rec, attempt, token, expiresAt, rcall('HGET', KEYS[8], queue)}
+    rcall('HSET', KEYS[5], queue, token .. ':' .. num .. ':' .. ARGV[1])
+    local attempts, lastError = headState(rcall('HGET', KEYS[7], queue))
+    attempts = attempts + 1
+    rcall('HSET', KEYS[7], queue, headValue(attempts, lastError))
+    return {queue, rec, attempts, token, expiresAt, lastError}
   end
 end
 return false

@@ -5,25 +5,24 @@
 --   attempts spent otherwise → the queue halts until an operator acts;
 --   attempts left → the queue retries its head at now + delayMs.
 --
--- KEYS[1] lease    HASH queue → token:owner
+-- KEYS[1] lease    HASH queue → token:number:owner
 -- KEYS[2] held     ZSET queue → lease expiry
--- KEYS[3] qid      HASH queue → number
--- KEYS[4] q        prefix of the queue lists
--- KEYS[5] att      HASH queue → attempts of its head
--- KEYS[6] err      HASH queue → last error of its head
--- KEYS[7] queues   ZSET listing index
--- KEYS[8] paused   SET of paused queues
--- KEYS[9] ready    LIST of waiting queues
--- KEYS[10] wake    LIST of wake-up tokens
--- KEYS[11] stats   HASH of 10 s buckets
--- KEYS[12] pending counter of pending tasks
--- KEYS[13] qname   HASH number → queue
--- KEYS[14] moved   HASH id → queue, for requeued tasks
--- KEYS[15] halted  HASH queue → haltedAt
--- KEYS[16] delayed ZSET queue → retryAt
--- KEYS[17] dead    LIST of dead letter ids, newest first
--- KEYS[18] deadrec HASH id → dead letter entry
--- KEYS[19] tseq    counter of task numbers (ids for corrupt records)
+-- KEYS[3] q        prefix of the queue lists
+-- KEYS[4] heads    HASH queue → attempts[\nlastError] of its head
+-- KEYS[5] queues   ZSET listing index
+-- KEYS[6] paused   SET of paused queues
+-- KEYS[7] ready    LIST of waiting queues
+-- KEYS[8] wake     LIST of wake-up tokens
+-- KEYS[9] stats    HASH of 10 s buckets
+-- KEYS[10] pending counter of pending tasks
+-- KEYS[11] qid     HASH queue → number
+-- KEYS[12] qname   HASH number → queue
+-- KEYS[13] moved   HASH id → queue, for requeued tasks
+-- KEYS[14] halted  HASH queue → haltedAt
+-- KEYS[15] delayed ZSET queue → retryAt
+-- KEYS[16] dead    LIST of dead letter ids, newest first
+-- KEYS[17] deadrec HASH id → dead letter entry
+-- KEYS[18] tseq    counter of task numbers (ids for corrupt records)
 --
 -- ARGV[1] queue
 -- ARGV[2] token of the caller's lease
@@ -42,49 +41,50 @@ local rcall = redis.call
 -- @include _queue
 -- @include _lease
 -- @include _dead
+-- @include _head
 
 local queue, token, errorText = ARGV[1], ARGV[2], ARGV[3]
 local now = nowMs()
-if not leaseValid(KEYS[1], KEYS[2], queue, token, now) then return {-1} end
+local held = leaseValid(KEYS[1], KEYS[2], queue, token, now)
+if not held then return {-1} end
 
+local num = leaseNum(held)
 unlease(KEYS[1], KEYS[2], queue)
-rcall('HINCRBY', KEYS[11], 'f' .. math.floor(now / 10000), 1)
-local attempts = tonumber(rcall('HGET', KEYS[5], queue)) or 0
+rcall('HINCRBY', KEYS[9], 'f' .. math.floor(now / 10000), 1)
+local attempts = headState(rcall('HGET', KEYS[4], queue))
 local exhausted = attempts >= tonumber(ARGV[4])
-local paused = rcall('SISMEMBER', KEYS[8], queue) == 1
+local paused = rcall('SISMEMBER', KEYS[6], queue) == 1
 
 if ARGV[7] == '1' or (exhausted and ARGV[6] == 'dead-letter') then
-  local num = rcall('HGET', KEYS[3], queue)
-  local listKey = KEYS[4] .. num
+  local listKey = KEYS[3] .. num
   local rec = rcall('LPOP', listKey)
   if rec then
-    rcall('DECR', KEYS[12])
+    rcall('DECR', KEYS[10])
     local id = recordId(rec)
-    if id and string.sub(id, 1, #num + 1) ~= num .. '-' then rcall('HDEL', KEYS[14], id) end
-    bury(KEYS[17], KEYS[18], id or (num .. '-x' .. base36(rcall('INCR', KEYS[19]))), queue, rec, attempts,
+    if id and string.sub(id, 1, #num + 1) ~= num .. '-' then rcall('HDEL', KEYS[13], id) end
+    bury(KEYS[16], KEYS[17], id or (num .. '-x' .. base36(rcall('INCR', KEYS[18]))), queue, rec, attempts,
       errorText, errorText, now, tonumber(ARGV[8]))
   end
-  rcall('HDEL', KEYS[5], queue)
-  rcall('HDEL', KEYS[6], queue)
+  rcall('HDEL', KEYS[4], queue)
   local nextRec = rcall('LINDEX', listKey, 0)
   if nextRec then
-    rcall('ZADD', KEYS[7], headScore(nextRec), queue)
-    if not paused then makeWaiting(KEYS[9], KEYS[10], queue, false) end
+    rcall('ZADD', KEYS[5], headScore(nextRec), queue)
+    if not paused then makeWaiting(KEYS[7], KEYS[8], queue, false) end
   elseif paused then
-    rcall('ZADD', KEYS[7], EMPTY_SCORE, queue)
+    rcall('ZADD', KEYS[5], EMPTY_SCORE, queue)
   else
-    dropQueue(KEYS[3], KEYS[13], KEYS[7], queue, num)
+    dropQueue(KEYS[11], KEYS[12], KEYS[5], queue, num)
   end
   return {3}
 end
 
-rcall('HSET', KEYS[6], queue, errorText)
+rcall('HSET', KEYS[4], queue, headValue(attempts, errorText))
 if exhausted then
-  rcall('HSET', KEYS[15], queue, now)
-  if not paused then rcall('ZADD', KEYS[7], now, queue) end
+  rcall('HSET', KEYS[14], queue, now)
+  if not paused then rcall('ZADD', KEYS[5], now, queue) end
   return {2}
 end
 local delayMs = tonumber(ARGV[5])
 local retryAt = now + (delayMs > 0 and delayMs or 0)
-rcall('ZADD', KEYS[16], retryAt, queue)
+rcall('ZADD', KEYS[15], retryAt, queue)
 return {1, retryAt}

@@ -6,13 +6,12 @@
 -- KEYS[2] qid      HASH queue → number
 -- KEYS[3] q        prefix of the queue lists
 -- KEYS[4] moved    HASH id → queue, for requeued tasks
--- KEYS[5] att      HASH queue → attempts of its head
--- KEYS[6] err      HASH queue → last error of its head
--- KEYS[7] deadrec  HASH id → dead letter entry
+-- KEYS[5] heads    HASH queue → attempts[\nlastError] of its head
+-- KEYS[6] deadrec  HASH id → dead letter entry
 --
 -- ARGV[1] task id
 --
--- Returns {1, queue, position, record, head attempts|nil, head lastError|nil}
+-- Returns {1, queue, position, record, head attempts[\nlastError]|nil}
 -- for a pending task; {2, dead letter entry}; {0} when not found.
 local rcall = redis.call
 local id = ARGV[1]
@@ -26,7 +25,7 @@ local function find (queue, num)
     for i = 1, #recs do
       if string.sub(recs[i], 1, #marker) == marker then
         local pos = from + i - 1
-        if pos == 0 then return {1, queue, 0, recs[i], rcall('HGET', KEYS[5], queue), rcall('HGET', KEYS[6], queue)} end
+        if pos == 0 then return {1, queue, 0, recs[i], rcall('HGET', KEYS[5], queue)} end
         return {1, queue, pos, recs[i]}
       end
     end
@@ -42,6 +41,6 @@ local movedTo = num and rcall('HGET', KEYS[4], id)
 local movedNum = movedTo and rcall('HGET', KEYS[2], movedTo)
 found = movedNum and find(movedTo, movedNum)
 if found then return found end
-local entry = rcall('HGET', KEYS[7], id)
+local entry = rcall('HGET', KEYS[6], id)
 if entry then return {2, entry} end
 return {0}

@@ -1,7 +1,7 @@
 -- heartbeat: records an instance as alive and extends each listed lease that
 -- is still valid (current token, not expired). One call per heartbeat.
 --
--- KEYS[1] lease    HASH queue → token:owner
+-- KEYS[1] lease    HASH queue → token:number:owner
 -- KEYS[2] held     ZSET queue → lease expiry
 -- KEYS[3] inst     HASH instance id → lastHeartbeatAt \n InstanceInfo JSON
 -- KEYS[4] beat     ZSET instance id → when its record expires

@@ -6,25 +6,24 @@
 --
 -- KEYS[1] qid      HASH queue → number
 -- KEYS[2] q        prefix of the queue lists
--- KEYS[3] att      HASH queue → attempts of its head
--- KEYS[4] err      HASH queue → last error of its head
--- KEYS[5] lease    HASH queue → token:owner
--- KEYS[6] held     ZSET queue → lease expiry
--- KEYS[7] delayed  ZSET queue → retryAt
--- KEYS[8] parked   HASH queue → handler name
--- KEYS[9] halted   HASH queue → haltedAt
--- KEYS[10] paused  SET of paused queues
--- KEYS[11] queues  ZSET listing index
+-- KEYS[3] heads    HASH queue → attempts[\nlastError] of its head
+-- KEYS[4] lease    HASH queue → token:number:owner
+-- KEYS[5] held     ZSET queue → lease expiry
+-- KEYS[6] delayed  ZSET queue → retryAt
+-- KEYS[7] parked   HASH queue → handler name
+-- KEYS[8] halted   HASH queue → haltedAt
+-- KEYS[9] paused   SET of paused queues
+-- KEYS[10] queues  ZSET listing index
 --
 -- ARGV[1] state filter, '' for any
 -- ARGV[2] name substring (case-sensitive), '' for any
 -- ARGV[3] offset
 -- ARGV[4] limit
 --
--- Returns {total, <11 row fields> per queue on the page}.
+-- Returns {total, <10 row fields> per queue on the page}.
 local rcall = redis.call
-local K_QID, K_Q, K_ATT, K_ERR, K_LEASE, K_HELD, K_DELAYED, K_PARKED, K_HALTED, K_PAUSED =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local K_QID, K_Q, K_HEADS, K_LEASE, K_HELD, K_DELAYED, K_PARKED, K_HALTED, K_PAUSED =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 -- @include _row
 
 local state, search = ARGV[1], ARGV[2]
@@ -33,8 +32,8 @@ local out = {0}
 local page
 
 if state == '' and search == '' then
-  out[1] = rcall('ZCARD', KEYS[11])
-  page = rcall('ZRANGE', KEYS[11], offset, offset + limit - 1)
+  out[1] = rcall('ZCARD', KEYS[10])
+  page = rcall('ZRANGE', KEYS[10], offset, offset + limit - 1)
 else
   local function set (list)
     local s = {}
@@ -57,7 +56,7 @@ else
     if parked[name] then return 'missing-handler' end
     return 'waiting'
   end
-  local all = rcall('ZRANGE', KEYS[11], 0, -1)
+  local all = rcall('ZRANGE', KEYS[10], 0, -1)
   local total = 0
   page = {}
   for i = 1, #all do

@@ -2,9 +2,9 @@
 -- back the attempt the claim counted, and marks the queue missing-handler
 -- until a sweep runs on an instance that has the handler.
 --
--- KEYS[1] lease    HASH queue → token:owner
+-- KEYS[1] lease    HASH queue → token:number:owner
 -- KEYS[2] held     ZSET queue → lease expiry
--- KEYS[3] att      HASH queue → attempts of its head
+-- KEYS[3] heads    HASH queue → attempts[\nlastError] of its head
 -- KEYS[4] parked   HASH queue → handler name its head needs
 --
 -- ARGV[1] queue
@@ -15,10 +15,12 @@
 local rcall = redis.call
 -- @include _clock
 -- @include _lease
+-- @include _head
 
 local queue = ARGV[1]
 if not leaseValid(KEYS[1], KEYS[2], queue, ARGV[2], nowMs()) then return -1 end
 unlease(KEYS[1], KEYS[2], queue)
-if (tonumber(rcall('HGET', KEYS[3], queue)) or 0) > 0 then rcall('HINCRBY', KEYS[3], queue, -1) end
+local attempts, lastError = headState(rcall('HGET', KEYS[3], queue))
+if attempts > 0 then rcall('HSET', KEYS[3], queue, headValue(attempts - 1, lastError)) end
 rcall('HSET', KEYS[4], queue, ARGV[3])
 return 1

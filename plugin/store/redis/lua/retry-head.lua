@@ -8,7 +8,7 @@
 -- KEYS[4] halted   HASH queue → haltedAt
 -- KEYS[5] delayed  ZSET queue → retryAt
 -- KEYS[6] parked   HASH queue → handler name
--- KEYS[7] att      HASH queue → attempts of its head
+-- KEYS[7] heads    HASH queue → attempts[\nlastError] of its head
 -- KEYS[8] queues   ZSET listing index
 -- KEYS[9] q        prefix of the queue lists
 -- KEYS[10] ready   LIST of waiting queues
@@ -21,6 +21,7 @@
 local rcall = redis.call
 -- @include _queue
 -- @include _state
+-- @include _head
 
 local queue = ARGV[1]
 local num = rcall('HGET', KEYS[1], queue)
@@ -28,7 +29,8 @@ if not num then return {-2} end
 local state = queueState(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], queue)
 if state == 'halted' then
   rcall('HDEL', KEYS[4], queue)
-  rcall('HDEL', KEYS[7], queue)
+  local _, lastError = headState(rcall('HGET', KEYS[7], queue))
+  if lastError then rcall('HSET', KEYS[7], queue, headValue(0, lastError)) else rcall('HDEL', KEYS[7], queue) end
   local head = rcall('LINDEX', KEYS[9] .. num, 0)
   if head then rcall('ZADD', KEYS[8], headScore(head), queue) end
 elseif state == 'retrying' then

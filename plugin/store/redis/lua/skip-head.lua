@@ -10,16 +10,15 @@
 -- KEYS[6] halted   HASH queue → haltedAt
 -- KEYS[7] delayed  ZSET queue → retryAt
 -- KEYS[8] parked   HASH queue → handler name
--- KEYS[9] att      HASH queue → attempts of its head
--- KEYS[10] err     HASH queue → last error of its head
--- KEYS[11] queues  ZSET listing index
--- KEYS[12] ready   LIST of waiting queues
--- KEYS[13] wake    LIST of wake-up tokens
--- KEYS[14] pending counter of pending tasks
--- KEYS[15] moved   HASH id → queue, for requeued tasks
--- KEYS[16] dead    LIST of dead letter ids, newest first
--- KEYS[17] deadrec HASH id → dead letter entry
--- KEYS[18] tseq    counter of task numbers (ids for corrupt records)
+-- KEYS[9] heads    HASH queue → attempts[\nlastError] of its head
+-- KEYS[10] queues  ZSET listing index
+-- KEYS[11] ready   LIST of waiting queues
+-- KEYS[12] wake    LIST of wake-up tokens
+-- KEYS[13] pending counter of pending tasks
+-- KEYS[14] moved   HASH id → queue, for requeued tasks
+-- KEYS[15] dead    LIST of dead letter ids, newest first
+-- KEYS[16] deadrec HASH id → dead letter entry
+-- KEYS[17] tseq    counter of task numbers (ids for corrupt records)
 --
 -- ARGV[1] queue
 -- ARGV[2] reason, shown with the dead letter
@@ -32,6 +31,7 @@ local rcall = redis.call
 -- @include _base36
 -- @include _queue
 -- @include _dead
+-- @include _head
 
 local queue = ARGV[1]
 local num = rcall('HGET', KEYS[1], queue)
@@ -45,23 +45,21 @@ local paused = rcall('SISMEMBER', KEYS[5], queue) == 1
 -- The halt, retry or missing-handler mark belonged to the head; without one an unpaused queue was waiting.
 local marks = rcall('HDEL', KEYS[6], queue) + rcall('ZREM', KEYS[7], queue) + rcall('HDEL', KEYS[8], queue)
 local wasWaiting = not paused and marks == 0
-local attempts = tonumber(rcall('HGET', KEYS[9], queue)) or 0
-local lastError = rcall('HGET', KEYS[10], queue)
+local attempts, lastError = headState(rcall('HGET', KEYS[9], queue))
 rcall('HDEL', KEYS[9], queue)
-rcall('HDEL', KEYS[10], queue)
-rcall('DECR', KEYS[14])
+rcall('DECR', KEYS[13])
 
 local id = recordId(rec)
-if id and string.sub(id, 1, #num + 1) ~= num .. '-' then rcall('HDEL', KEYS[15], id) end
-id = id or (num .. '-x' .. base36(rcall('INCR', KEYS[18])))
-local entry = bury(KEYS[16], KEYS[17], id, queue, rec, attempts, ARGV[2], lastError, nowMs(), tonumber(ARGV[3]))
+if id and string.sub(id, 1, #num + 1) ~= num .. '-' then rcall('HDEL', KEYS[14], id) end
+id = id or (num .. '-x' .. base36(rcall('INCR', KEYS[17])))
+local entry = bury(KEYS[15], KEYS[16], id, queue, rec, attempts, ARGV[2], lastError, nowMs(), tonumber(ARGV[3]))
 
 local nextRec = rcall('LINDEX', listKey, 0)
 if nextRec then
-  rcall('ZADD', KEYS[11], headScore(nextRec), queue)
-  if not wasWaiting and not paused then makeWaiting(KEYS[12], KEYS[13], queue, false) end
+  rcall('ZADD', KEYS[10], headScore(nextRec), queue)
+  if not wasWaiting and not paused then makeWaiting(KEYS[11], KEYS[12], queue, false) end
 else
-  if wasWaiting then rcall('LREM', KEYS[12], 1, queue) end
-  if paused then rcall('ZADD', KEYS[11], EMPTY_SCORE, queue) else dropQueue(KEYS[1], KEYS[2], KEYS[11], queue, num) end
+  if wasWaiting then rcall('LREM', KEYS[11], 1, queue) end
+  if paused then rcall('ZADD', KEYS[10], EMPTY_SCORE, queue) else dropQueue(KEYS[1], KEYS[2], KEYS[10], queue, num) end
 end
 return {0, id, entry}

@@ -9,7 +9,7 @@
 -- 1000 queues per kind, so a backlog never blocks Redis for long.
 --
 -- KEYS[1] held     ZSET queue → lease expiry
--- KEYS[2] lease    HASH queue → token:owner
+-- KEYS[2] lease    HASH queue → token:number:owner
 -- KEYS[3] ready    LIST of waiting queues
 -- KEYS[4] wake     LIST of wake-up tokens
 -- KEYS[5] delayed  ZSET queue → retryAt

@@ -14,7 +14,8 @@ export interface DashboardOptions {
    * statusCode) or send a reply (e.g. 401) to refuse. Without it the API is read-only.
    * @example auth: async (request, reply) => { if (request.headers.authorization !== `Bearer ${token}`) reply.code(401).send({ error: 'no' }) }
    */
-  auth?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> | unknown
+  auth?: ((request: FastifyRequest, reply: FastifyReply) => Promise<unknown> | unknown) |
+  ((request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void)
   /**
    * Refuse every action (pause, resume, retry, skip, requeue, delete) even with `auth`.
    * @default false

@@ -102,7 +102,7 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminOpti
             callbackHook(request, reply, (err?: unknown) => { if (err !== undefined && err !== null) reject(err); else resolve() })
           })
         } else {
-          await auth(request, reply)
+          await (auth as (req: FastifyRequest, rep: FastifyReply) => unknown)(request, reply)
         }
       } catch (err) {
         if (reply.sent) return reply

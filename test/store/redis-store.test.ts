@@ -219,6 +219,26 @@ t.test('RedisStore', async (t) => {
     t.equal(await admin.hlen(store.keys.deadrec), 3, 'dropped entries leave no record behind')
   })
 
+  t.test('a client with an ioredis keyPrefix: every key, including those built in Lua, gets it', async (t) => {
+    const { Redis: RedisClient } = await import('ioredis')
+    const client = new RedisClient(redis.url, { keyPrefix: 'app:' })
+    t.teardown(() => client.disconnect())
+    const prefix = uniquePrefix('kp')
+    const store = new RedisStore({ redis: client, prefix, connectTimeoutMs: 3000, commandTimeoutMs: 3000, deadLetterLimit: 10 })
+    t.teardown(async () => await store.close())
+    await store.connect()
+    const waiting = store.waitForWork(3000)
+    const a = await store.enqueue({ queue: 'k', name: 'job', payload: '[1]', dedupeId: 'once', dedupeMs: 60_000 })
+    t.equal(await waiting, true, 'the wake list is prefixed alike')
+    t.match(await store.enqueue({ queue: 'k', name: 'job', payload: '[1]', dedupeId: 'once', dedupeMs: 60_000 }), { id: a.id, duplicate: true })
+    const c = await store.claim('w', 5000)
+    await store.fail({ queue: 'k', token: c!.token }, { error: 'x', maxAttempts: 1, delayMs: 0, onExhausted: 'dead-letter' })
+    t.match(await store.getDead(a.id), { id: a.id, queue: 'k' })
+    const keys = await admin.keys(`*${prefix}*`)
+    t.ok(keys.length > 0)
+    t.ok(keys.every((k) => k.startsWith(`app:{${prefix}}:`)), keys.join(' '))
+  })
+
   t.test('keys all share the prefix hash tag', async (t) => {
     const prefix = uniquePrefix('tag')
     const keys = redisKeys(prefix)

@@ -67,6 +67,8 @@ interface Trap {
   match: (args: string[]) => boolean
   /** null: cut the connection instead of replying; a number: hold the reply (and all after it) this long. */
   delayMs: number | null
+  /** Also hold every command the client sends after this one, for delayMs: the client looks frozen. */
+  freeze: boolean
   done: () => void
 }
 
@@ -81,6 +83,8 @@ interface Link {
   trapped: { index: number, trap: Trap } | null
   /** Server bytes held back while a delayed reply waits. */
   held: Buffer[] | null
+  /** Client bytes held back while the client is "frozen". */
+  heldOut: Buffer[] | null
 }
 
 export class RedisProxy {
@@ -122,12 +126,17 @@ export class RedisProxy {
 
   /** The next command matching runs in Redis, but its connection is cut before the reply. Resolves when that happened. */
   async dropReplyOf (match: (args: string[]) => boolean): Promise<void> {
-    await new Promise<void>((resolve) => { this.#trap = { match, delayMs: null, done: resolve } })
+    await new Promise<void>((resolve) => { this.#trap = { match, delayMs: null, freeze: false, done: resolve } })
   }
 
-  /** The next command matching runs in Redis at once, but its reply reaches the client `delayMs` later. Resolves when delivered. */
-  async delayReplyOf (match: (args: string[]) => boolean, delayMs: number): Promise<void> {
-    await new Promise<void>((resolve) => { this.#trap = { match, delayMs, done: resolve } })
+  /**
+   * The next command matching runs in Redis at once, but its reply reaches the
+   * client `delayMs` later. With `freeze`, whatever the client sends after it
+   * (heartbeats…) is held as long: as if the client process froze right after
+   * sending it. Resolves when delivered.
+   */
+  async delayReplyOf (match: (args: string[]) => boolean, delayMs: number, options: { freeze?: boolean } = {}): Promise<void> {
+    await new Promise<void>((resolve) => { this.#trap = { match, delayMs, freeze: options.freeze === true, done: resolve } })
   }
 
   async close (): Promise<void> {
@@ -138,7 +147,7 @@ export class RedisProxy {
   }
 
   #newLink (client: Socket, server: Socket): Link {
-    const link: Link = { client, server, fromClient: Buffer.alloc(0), fromServer: Buffer.alloc(0), commandsSeen: 0, repliesSeen: 0, trapped: null, held: null }
+    const link: Link = { client, server, fromClient: Buffer.alloc(0), fromServer: Buffer.alloc(0), commandsSeen: 0, repliesSeen: 0, trapped: null, held: null, heldOut: null }
     this.#links.add(link)
     return link
   }
@@ -156,23 +165,35 @@ export class RedisProxy {
     server.on('error', () => {})
     const link = this.#newLink(client, server)
     client.on('data', (chunk: Buffer) => {
+      if (link.heldOut !== null) {
+        link.heldOut.push(chunk)
+        return
+      }
+      // Bytes buffered before this chunk were forwarded already (a partial command).
+      const before = link.fromClient.length
       link.fromClient = Buffer.concat([link.fromClient, chunk])
+      let consumed = 0
       while (true) {
-        const len = frameLength(link.fromClient)
+        const len = frameLength(link.fromClient, consumed)
         if (len < 0) break
-        const frame = link.fromClient.subarray(0, len)
-        link.fromClient = link.fromClient.subarray(len)
+        const frame = link.fromClient.subarray(consumed, consumed + len)
+        consumed += len
         const index = link.commandsSeen++
         const trap = this.#trap
-        if (trap !== null && link.trapped === null) {
-          const args = commandArgs(frame)
-          if (trap.match(args)) {
-            this.#trap = null
-            link.trapped = { index, trap }
-            this.trapped.push(args)
+        if (trap !== null && link.trapped === null && trap.match(commandArgs(frame))) {
+          this.#trap = null
+          link.trapped = { index, trap }
+          this.trapped.push(commandArgs(frame))
+          if (trap.freeze) {
+            const upTo = consumed - before
+            server.write(chunk.subarray(0, upTo))
+            link.heldOut = [chunk.subarray(upTo)]
+            link.fromClient = Buffer.alloc(0)
+            return
           }
         }
       }
+      link.fromClient = link.fromClient.subarray(consumed)
       server.write(chunk)
     })
     server.on('data', (chunk: Buffer) => this.#fromServer(link, chunk))
@@ -208,6 +229,12 @@ export class RedisProxy {
         link.fromServer = Buffer.alloc(0)
         const timer = setTimeout(() => {
           this.#timers.delete(timer)
+          const heldOut = link.heldOut
+          link.heldOut = null
+          if (heldOut !== null) {
+            // Thaw the client: what it sent meanwhile goes out, through the normal path.
+            for (const out of heldOut) link.client.emit('data', out)
+          }
           const held = link.held ?? []
           link.held = null
           link.repliesSeen++

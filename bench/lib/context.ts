@@ -51,7 +51,7 @@ export function config (quick: boolean, rounds?: number): Config {
         enqueueConcurrentCalls: 10_000,
         pickupSamples: 100,
         many: [{ keys: 200, perKey: 20, shape: 'grouped' }, { keys: 10, perKey: 300, shape: 'round-robin' }],
-        wide: [{ keys: 2_000, perKey: 5 }, { keys: 100, perKey: 100 }],
+        wide: [{ keys: 2_000, perKey: 3 }, { keys: 100, perKey: 60 }],
         memoryTasks: 5_000,
         httpSeconds: 2,
         limitCalls: 5_000,

@@ -46,9 +46,9 @@ export function table (rows: Row[]): string {
   const limits = rows.filter((r) => r.system === 'limit')
   if (limits.length > 0) {
     out.push('')
-    out.push('| limit (one ioredis connection, same run) | per second |')
+    out.push('| limit (one ioredis connection, same run) | value |')
     out.push('|---|---|')
-    for (const r of limits) out.push(`| ${r.metric} | ${cell(r)} |`)
+    for (const r of limits) out.push(`| ${r.metric} (${r.unit}) | ${cell(r)} |`)
   }
   return out.join('\n')
 }

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import type { Bench } from '../lib/context'
+import { percentile } from '../lib/stats'
 
 const now = (): number => Number(process.hrtime.bigint())
 
@@ -31,6 +33,30 @@ export async function measureLimits (bench: Bench): Promise<void> {
     t0 = now()
     await Promise.all(Array.from({ length: 100 }, lane))
     bench.record('limit', 'limit', 'pipelined EVALSHA (100 in flight)', '/s', total / ((now() - t0) / 1e9))
+  } finally {
+    c.disconnect()
+  }
+}
+
+/**
+ * The floor under pickup latency on this machine: one PING on a connection
+ * that sat idle for 10–30 ms (the same gaps the pickup scenario leaves), so
+ * both processes were asleep. A pickup needs at least two such hops (the
+ * enqueue wakes Redis, Redis wakes the worker) plus the claim.
+ */
+export async function measureIdleRoundTrip (bench: Bench, samples: number): Promise<void> {
+  const c = new Redis(bench.redis.url)
+  try {
+    await c.ping()
+    const ms: number[] = []
+    for (let i = 0; i < samples; i++) {
+      await sleep(10 + ((i * 7) % 21))
+      const t0 = now()
+      await c.ping()
+      ms.push((now() - t0) / 1e6)
+    }
+    bench.record('limit', 'limit', 'PING after 10–30 ms idle, p50', 'ms', percentile(ms, 50))
+    bench.record('limit', 'limit', 'PING after 10–30 ms idle, p99', 'ms', percentile(ms, 99))
   } finally {
     c.disconnect()
   }

@@ -1,7 +1,7 @@
 import { Child } from '../lib/children'
 import type { Bench } from '../lib/context'
 import { percentile } from '../lib/stats'
-import { measureLimits } from './limits'
+import { measureIdleRoundTrip, measureLimits } from './limits'
 
 /**
  * serial-drain: N no-op tasks pre-filled in one queue (after `warmupTasks`
@@ -60,7 +60,8 @@ export async function enqueue (bench: Bench, concurrent: boolean): Promise<void>
 /** pickup-latency: an idle worker; enqueue one task, time until its handler starts. */
 export async function pickupLatency (bench: Bench): Promise<void> {
   const scenario = 'pickup-latency'
-  await bench.interleave(scenario, bench.cfg.rounds, async (system) => {
+  await bench.interleave(scenario, bench.cfg.rounds, async (system, round) => {
+    if (system === bench.systems[round % bench.systems.length]) await measureIdleRoundTrip(bench, bench.cfg.pickupSamples)
     const ns = await bench.fresh()
     const child = await Child.start({ role: 'pickup', system, url: bench.redis.url, ns, samples: bench.cfg.pickupSamples, warmup: 20 })
     try {

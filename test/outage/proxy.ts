@@ -97,6 +97,8 @@ export class RedisProxy {
   #trap: Trap | null = null
   /** Commands whose reply was dropped or delayed, for assertions. */
   trapped: string[][] = []
+  /** Every command any client sent through the proxy (to prove a call sent nothing). */
+  commandCount = 0
 
   constructor (upstreamPort: number) {
     this.upstreamPort = upstreamPort
@@ -179,6 +181,7 @@ export class RedisProxy {
         const frame = link.fromClient.subarray(consumed, consumed + len)
         consumed += len
         const index = link.commandsSeen++
+        this.commandCount++
         const trap = this.#trap
         if (trap !== null && link.trapped === null && trap.match(commandArgs(frame))) {
           this.#trap = null

@@ -321,16 +321,24 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
     } else {
       continue
     }
-    const interrupted = new Set((runsByInst.get(f.inst) ?? []).filter((r) => r.start <= f.hr && (r.end === null || r.end > f.hr)).map((r) => r.queue))
-    for (const queue of interrupted) {
+    // A takeover is timed from the fault; a hand-over from when the closing instance let go
+    // of the queue (its running head finished or was aborted), since close() waits for it.
+    const interrupted = new Map<string, number>()
+    for (const r of runsByInst.get(f.inst) ?? []) {
+      if (r.start <= f.hr && (r.end === null || r.end > f.hr)) {
+        interrupted.set(r.queue, kind === 'takeover' ? f.hr : Math.max(f.hr, Math.min(r.effectiveEnd, ...r.aborts.map((a) => a.hr))))
+      }
+    }
+    for (const [queue, from] of interrupted) {
+      if (!Number.isFinite(from)) continue
       const tasks = history.queues.get(queue) ?? []
       let first = Infinity
-      for (const t of tasks) for (const r of t.runs) if (r.inst !== f.inst && r.start > f.hr && r.start < first) first = r.start
+      for (const t of tasks) for (const r of t.runs) if (r.inst !== f.inst && r.start > from && r.start < first) first = r.start
       if (first === Infinity) {
         if (kind === 'takeover') takeoversMissing++
         continue
       }
-      ;(kind === 'takeover' ? takeoversMs : handoversMs).push(ms(first - f.hr))
+      ;(kind === 'takeover' ? takeoversMs : handoversMs).push(ms(first - from))
     }
   }
   const crashes = violations.filter((v) => v.kind === 'crash').length

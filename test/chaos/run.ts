@@ -104,14 +104,19 @@ export async function runChaos (o: ChaosOptions, print: (line: string) => void):
     const producers = new Producers({ queues, hot: 'hot', hotShare: 0.25, rate: o.rate, log, seed: o.seed, instances: () => fleet.members })
     producers.start()
 
-    const plan = planFaults(o.seed, { seconds: o.seconds, gapMs: o.gapMs, redisRestartsAt: [0.3, 0.65], minProcessFaults: Math.ceil(o.seconds / 2) })
+    const plan = planFaults(o.seed, { seconds: o.seconds, gapMs: o.gapMs, redisRestartsAt: [0.3, 0.65], minProcessFaults: Math.ceil(o.seconds * 0.6) })
     const ctx: InjectContext = { fleet, redis, log, leaseMs: o.leaseMs, pending: [] }
     const began = Date.now()
     let done = 0; let skipped = 0
     for (const fault of plan) {
       const wait = began + fault.atMs - Date.now()
       if (wait > 0) await sleep(wait)
-      const what = await inject(fault, ctx)
+      // No instance to kill or freeze right now (all frozen, cooling or starting): try again shortly.
+      let what = await inject(fault, ctx)
+      for (let retry = 0; what === null && retry < 8; retry++) {
+        await sleep(250)
+        what = await inject(fault, ctx)
+      }
       if (what === null) skipped++
       else done++
     }

@@ -184,6 +184,47 @@ t.test('RedisStore', async (t) => {
     t.match(await store.claim('w', 5000), { payload: '[2]' })
   })
 
+  t.test('a paused then resumed running queue goes on; complete reads the mark from its lease', async (t) => {
+    const store = await open(t)
+    for (let i = 0; i < 3; i++) await store.enqueue({ queue: 'pr', name: 'job', payload: `[${i}]` })
+    const c = await store.claim('w', 5000)
+    await store.pause('pr')
+    await store.resume('pr')
+    const next = await store.complete({ queue: 'pr', token: c!.token }, c!.id, 'w', 5000, true)
+    t.match(next, { ok: true, next: { payload: '[1]' } }, 'not paused any more: keep goes on')
+    t.same((await store.heartbeat({ id: 'w', host: 'h', pid: 1, version: 'v', startedAt: 0, concurrency: 1, handlers: [] }, [{ queue: 'pr', token: c!.token }], 5000)), [])
+    await store.pause('pr')
+    t.match(await store.getQueue('pr'), { state: 'running', paused: true, holder: 'w' }, 'the heartbeat kept the mark')
+    t.same(await store.complete({ queue: 'pr', token: c!.token }, next.ok ? next.next!.id : '', 'w', 5000, true), { ok: true, next: null })
+    t.match(await store.getQueue('pr'), { state: 'paused', depth: 1 })
+  })
+
+  t.test('a running queue is listed by its current head, though complete does not rewrite its score', async (t) => {
+    for (const stop of ['read while running', 'fail', 'release', 'park', 'complete'] as const) {
+      const store = await open(t)
+      await store.enqueue({ queue: 'a', name: 'job', payload: '[1]' })
+      await store.enqueue({ queue: 'a', name: 'job', payload: '[2]' })
+      await sleep(5)
+      await store.enqueue({ queue: 'b', name: 'job', payload: '[1]' })
+      await sleep(5)
+      await store.enqueue({ queue: 'a', name: 'job', payload: '[3]' })
+      await store.enqueue({ queue: 'a', name: 'job', payload: '[4]' })
+      let c = await store.claim('w', 5000)
+      for (let i = 0; i < 2; i++) {
+        const r = await store.complete({ queue: 'a', token: c!.token }, c!.id, 'w', 5000, true)
+        c = r.ok ? r.next : null
+      }
+      t.equal(c!.payload, '[3]')
+      const lease = { queue: 'a', token: c!.token }
+      if (stop === 'fail') await store.fail(lease, { error: 'x', maxAttempts: 5, delayMs: 60_000, onExhausted: 'halt' })
+      if (stop === 'release') await store.release(lease, false)
+      if (stop === 'park') await store.park(lease, 'other')
+      if (stop === 'complete') await store.complete(lease, c!.id, 'w', 5000, false)
+      const names = (await store.listQueues({ offset: 0, limit: 10 })).items.map((r) => r.name)
+      t.same(names, ['b', 'a'], `${stop}: a's head is younger than b's`)
+    }
+  })
+
   t.test('listQueues keeps urgency order and filters over many queues', async (t) => {
     const store = await open(t)
     const n = 300

@@ -73,7 +73,7 @@ export function num (value: Reply | undefined): number | null {
 }
 
 /** Number of reply fields per queue row (see lua/_row.lua). */
-export const ROW_FIELDS = 10
+export const ROW_FIELDS = 9
 
 /** A `{p}:heads` field: `<attempts>` or `<attempts>\n<lastError>` (see lua/_head.lua). */
 export function decodeHead (value: Reply | undefined): { attempts: number, lastError: string | null } {
@@ -94,12 +94,11 @@ export function stateOf (row: Pick<QueueRow, 'paused' | 'haltedAt' | 'retryAt' |
   return 'waiting'
 }
 
-/** The owner part of a stored lease `token:number:owner`. */
-function leaseOwner (lease: string | null): string | null {
+/** Owner and expiry of a stored lease `token:number:expiresAt:flags:owner` (see lua/_lease.lua). */
+function decodeLease (lease: string | null): { owner: string, expiresAt: number | null } | null {
   if (lease === null) return null
-  const first = lease.indexOf(':')
-  const second = first < 0 ? -1 : lease.indexOf(':', first + 1)
-  return second < 0 ? '' : lease.slice(second + 1)
+  const parts = lease.split(':')
+  return { owner: parts.slice(4).join(':'), expiresAt: num(parts[2] ?? null) }
 }
 
 function headInfo (record: string, heads: Reply): HeadInfo {
@@ -120,16 +119,16 @@ function headInfo (record: string, heads: Reply): HeadInfo {
 export function decodeQueueRow (reply: ReplyList, at: number): QueueRow {
   const r = (i: number): Reply => reply[at + i] ?? null
   const head = str(r(2))
-  const lease = str(r(4))
+  const lease = decodeLease(str(r(4)))
   const row = {
     depth: num(r(1)) ?? 0,
-    paused: num(r(9)) === 1,
+    paused: num(r(8)) === 1,
     head: head === null ? null : headInfo(head, r(3)),
-    holder: leaseOwner(lease),
-    leaseExpiresAt: lease === null ? null : num(r(5)),
-    retryAt: num(r(6)),
-    missingHandler: str(r(7)),
-    haltedAt: num(r(8)),
+    holder: lease?.owner ?? null,
+    leaseExpiresAt: lease?.expiresAt ?? null,
+    retryAt: num(r(5)),
+    missingHandler: str(r(6)),
+    haltedAt: num(r(7)),
   }
   return { name: String(r(0)), state: stateOf(row, lease !== null), ...row }
 }

@@ -11,9 +11,10 @@
 export interface RedisKeys {
   /** `{p}:ready` LIST of waiting queue names, claim order; a queue appears at most once. */
   ready: string
-  /** `{p}:held` ZSET Q → lease expiry (ms). */
-  held: string
-  /** `{p}:lease` HASH Q → `<token>:<N>:<owner>` (the number saves a lookup per task). */
+  /**
+   * `{p}:lease` HASH Q → `<token>:<N>:<expiresAt ms>:<flags>:<owner>` for each held queue;
+   * flags `p` when paused while held. All the hot path needs in one field.
+   */
   lease: string
   /** `{p}:delayed` ZSET Q → retryAt (ms) of a retrying head. */
   delayed: string
@@ -23,7 +24,10 @@ export interface RedisKeys {
   paused: string
   /** `{p}:parked` HASH Q → handler name the head needs (missing-handler). */
   parked: string
-  /** `{p}:queues` ZSET Q → urgency score (haltedAt; 1e13 + head enqueuedAt; 3e13 when empty), the listing index. */
+  /**
+   * `{p}:queues` ZSET Q → urgency score (haltedAt; 1e13 + head enqueuedAt; 3e13 when empty), the listing
+   * index. A running queue's score is refreshed by its readers, not by every complete.
+   */
   queues: string
   /** `{p}:qid` HASH Q → N, for every queue that exists. */
   qid: string
@@ -61,7 +65,7 @@ export interface RedisKeys {
 
 export type KeyName = keyof RedisKeys
 
-const names: KeyName[] = ['ready', 'held', 'lease', 'delayed', 'halted', 'paused', 'parked', 'queues', 'qid', 'qname',
+const names: KeyName[] = ['ready', 'lease', 'delayed', 'halted', 'paused', 'parked', 'queues', 'qid', 'qname',
   'qseq', 'tseq', 'token', 'heads', 'pending', 'moved', 'dead', 'deadrec', 'stats', 'inst', 'beat', 'wake', 'q', 'dd']
 
 export function isKeyName (name: string): name is KeyName {

@@ -13,7 +13,8 @@ export type ScriptName =
   | 'pause' | 'resume' | 'retry-head' | 'skip-head' | 'requeue-dead' | 'delete-dead'
   | 'overview' | 'list-queues' | 'get-queue' | 'queue-tasks' | 'get-task' | 'list-dead' | 'list-instances'
 
-const READ_ONLY = new Set<ScriptName>(['overview', 'list-queues', 'get-queue', 'queue-tasks', 'get-task', 'list-dead', 'list-instances'])
+// overview and list-queues refresh running queues' listing scores, so they write.
+const READ_ONLY = new Set<ScriptName>(['get-queue', 'queue-tasks', 'get-task', 'list-dead', 'list-instances'])
 
 export interface Script {
   name: ScriptName

@@ -1,21 +1,25 @@
--- Include: lease checks. A lease is `<token>:<queue number>:<owner>` in
--- {p}:lease plus its expiry in {p}:held; it is valid while both stand and the
--- expiry has not passed. Otherwise its holder is fenced.
+-- Include: leases. One {p}:lease field per held queue:
+--   <token>:<queue number>:<expiresAt ms>:<flags>:<owner>
+-- flags is 'p' when the queue was paused while held (so complete need not ask
+-- {p}:paused), '' otherwise. Everything the hot path needs is in one HGET.
+-- A lease is valid while its field holds the caller's token and has not expired;
+-- otherwise its holder is fenced.
 
--- When the current, unexpired lease of `queue` has `token`: its stored value; else false.
-local function leaseValid (leaseKey, heldKey, queue, token, now)
-  local v = rcall('HGET', leaseKey, queue)
-  if not v or string.sub(v, 1, #token + 1) ~= token .. ':' then return false end
-  local expiresAt = tonumber(rcall('ZSCORE', heldKey, queue))
-  return expiresAt ~= nil and expiresAt > now and v
+-- token, num, expiresAt (number), flags, owner; nil when `v` is not a lease.
+local function parseLease (v)
+  if not v then return nil end
+  local token, num, expiresAt, flags, owner = string.match(v, '^([^:]*):([^:]*):([^:]*):([^:]*):(.*)$')
+  if not token then return nil end
+  return token, num, tonumber(expiresAt) or 0, flags, owner
 end
 
--- The queue number kept in a lease value (saves a {p}:qid lookup per task).
-local function leaseNum (v)
-  return string.match(v, '^[^:]*:([^:]*):')
+local function leaseValue (token, num, expiresAt, flags, owner)
+  return token .. ':' .. num .. ':' .. expiresAt .. ':' .. flags .. ':' .. owner
 end
 
-local function unlease (leaseKey, heldKey, queue)
-  rcall('ZREM', heldKey, queue)
-  rcall('HDEL', leaseKey, queue)
+-- When `queue`'s current, unexpired lease has `token`: num, flags, owner. Else nil.
+local function validLease (leaseKey, queue, token, now)
+  local t, num, expiresAt, flags, owner = parseLease(rcall('HGET', leaseKey, queue))
+  if t ~= token or expiresAt <= now then return nil end
+  return num, flags, owner
 end

@@ -2,8 +2,8 @@
 -- and MemoryStore use: running, then paused, halted, retrying, missing-handler,
 -- waiting. (A paused queue keeps its halt/retry/park mark; it shows on resume.)
 
-local function queueState (heldKey, pausedKey, haltedKey, delayedKey, parkedKey, queue)
-  if rcall('ZSCORE', heldKey, queue) then return 'running' end
+local function queueState (leaseKey, pausedKey, haltedKey, delayedKey, parkedKey, queue)
+  if rcall('HEXISTS', leaseKey, queue) == 1 then return 'running' end
   if rcall('SISMEMBER', pausedKey, queue) == 1 then return 'paused' end
   if rcall('HEXISTS', haltedKey, queue) == 1 then return 'halted' end
   if rcall('ZSCORE', delayedKey, queue) then return 'retrying' end

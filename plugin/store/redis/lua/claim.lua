@@ -6,10 +6,9 @@
 -- KEYS[1] ready    LIST of waiting queues
 -- KEYS[2] qid      HASH queue → number
 -- KEYS[3] q        prefix of the queue lists
--- KEYS[4] held     ZSET queue → lease expiry
--- KEYS[5] lease    HASH queue → token:number:owner
--- KEYS[6] token    counter of fencing tokens
--- KEYS[7] heads    HASH queue → attempts[\nlastError] of its head
+-- KEYS[4] lease    HASH queue → token:number:expiresAt:flags:owner
+-- KEYS[5] token    counter of fencing tokens
+-- KEYS[6] heads    HASH queue → attempts[\nlastError] of its head
 --
 -- ARGV[1] owner: instance id of the claimer
 -- ARGV[2] leaseMs: lease length (ms)
@@ -19,6 +18,7 @@
 local rcall = redis.call
 -- @include _clock
 -- @include _head
+-- @include _lease
 
 -- Entries that cannot run (a bug or a hand edit) are dropped rather than claimed; the loop is bounded.
 for _ = 1, 100 do
@@ -26,14 +26,13 @@ for _ = 1, 100 do
   if not queue then return false end
   local num = rcall('HGET', KEYS[2], queue)
   local rec = num and rcall('LINDEX', KEYS[3] .. num, 0)
-  if rec and not rcall('ZSCORE', KEYS[4], queue) then
-    local token = rcall('INCR', KEYS[6])
+  if rec and rcall('HEXISTS', KEYS[4], queue) == 0 then
+    local token = rcall('INCR', KEYS[5])
     local expiresAt = nowMs() + tonumber(ARGV[2])
-    rcall('ZADD', KEYS[4], expiresAt, queue)
-    rcall('HSET', KEYS[5], queue, token .. ':' .. num .. ':' .. ARGV[1])
-    local attempts, lastError = headState(rcall('HGET', KEYS[7], queue))
+    rcall('HSET', KEYS[4], queue, leaseValue(token, num, expiresAt, '', ARGV[1]))
+    local attempts, lastError = headState(rcall('HGET', KEYS[6], queue))
     attempts = attempts + 1
-    rcall('HSET', KEYS[7], queue, headValue(attempts, lastError))
+    rcall('HSET', KEYS[6], queue, headValue(attempts, lastError))
     return {queue, rec, attempts, token, expiresAt, lastError}
   end
 end

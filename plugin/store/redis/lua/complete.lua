@@ -5,19 +5,22 @@
 -- released and the queue goes to the back of the ready list (fairness) when it
 -- still has tasks and is not paused, or is forgotten when it is empty.
 --
--- KEYS[1] lease    HASH queue → token:number:owner
--- KEYS[2] held     ZSET queue → lease expiry
--- KEYS[3] q        prefix of the queue lists
--- KEYS[4] heads    HASH queue → attempts[\nlastError] of its head
--- KEYS[5] queues   ZSET listing index
--- KEYS[6] paused   SET of paused queues
--- KEYS[7] ready    LIST of waiting queues
--- KEYS[8] wake     LIST of wake-up tokens
--- KEYS[9] stats    HASH of 10 s buckets
--- KEYS[10] pending counter of pending tasks
--- KEYS[11] qid     HASH queue → number
--- KEYS[12] qname   HASH number → queue
--- KEYS[13] moved   HASH id → queue, for requeued tasks
+-- The kept path is 8 Redis calls: each call costs a script ~2 µs beyond its
+-- own work, which is most of a script's time. So the paused flag and expiry
+-- live in the lease field, and a running queue's listing score is refreshed by
+-- its readers (_refresh.lua), not here.
+--
+-- KEYS[1] lease    HASH queue → token:number:expiresAt:flags:owner
+-- KEYS[2] q        prefix of the queue lists
+-- KEYS[3] heads    HASH queue → attempts[\nlastError] of its head
+-- KEYS[4] queues   ZSET listing index
+-- KEYS[5] ready    LIST of waiting queues
+-- KEYS[6] wake     LIST of wake-up tokens
+-- KEYS[7] stats    HASH of 10 s buckets
+-- KEYS[8] pending  counter of pending tasks
+-- KEYS[9] qid      HASH queue → number
+-- KEYS[10] qname   HASH number → queue
+-- KEYS[11] moved   HASH id → queue, for requeued tasks
 --
 -- ARGV[1] queue
 -- ARGV[2] token of the caller's lease
@@ -41,55 +44,51 @@ local rcall = redis.call
 local queue, token = ARGV[1], ARGV[2]
 local keep = ARGV[5] == '1'
 local now = nowMs()
-local held = leaseValid(KEYS[1], KEYS[2], queue, token, now)
-if not held then return {-1} end
+local num, flags = validLease(KEYS[1], queue, token, now)
+if not num then return {-1} end
+local paused = flags == 'p'
 
-local num = leaseNum(held)
-local listKey = KEYS[3] .. num
+local listKey = KEYS[2] .. num
 local done = rcall('LPOP', listKey)
 if not done or recordId(done) ~= ARGV[6] then
   -- Retry of a call that already completed ARGV[6]: the head is the next task. Put it back.
   if done then rcall('LPUSH', listKey, done) end
-  local paused = rcall('SISMEMBER', KEYS[6], queue) == 1
   if done and keep and not paused then
     local expiresAt = now + tonumber(ARGV[4])
-    rcall('ZADD', KEYS[2], expiresAt, queue)
-    local attempts, lastError = headState(rcall('HGET', KEYS[4], queue))
+    rcall('HSET', KEYS[1], queue, leaseValue(token, num, expiresAt, flags, ARGV[3]))
+    local attempts, lastError = headState(rcall('HGET', KEYS[3], queue))
     return {1, done, expiresAt, attempts, lastError}
   end
-  unlease(KEYS[1], KEYS[2], queue)
+  rcall('HDEL', KEYS[1], queue)
   if done then
-    if not paused then makeWaiting(KEYS[7], KEYS[8], queue, false) end
+    rcall('ZADD', KEYS[4], headScore(done), queue)
+    if not paused then makeWaiting(KEYS[5], KEYS[6], queue, false) end
   elseif not paused then
-    dropQueue(KEYS[11], KEYS[12], KEYS[5], queue, num)
+    dropQueue(KEYS[9], KEYS[10], KEYS[4], queue, num)
   end
   return {0}
 end
 
-rcall('DECR', KEYS[10])
-if string.sub(done, 1, #num + 1) ~= num .. '-' then rcall('HDEL', KEYS[13], ARGV[6]) end
-rcall('HINCRBY', KEYS[9], 'c' .. math.floor(now / 10000), 1)
+rcall('DECR', KEYS[8])
+if string.sub(done, 1, #num + 1) ~= num .. '-' then rcall('HDEL', KEYS[11], ARGV[6]) end
+rcall('HINCRBY', KEYS[7], 'c' .. math.floor(now / 10000), 1)
 
 local nextRec = rcall('LINDEX', listKey, 0)
-local paused = rcall('SISMEMBER', KEYS[6], queue) == 1
 if nextRec and keep and not paused then
   local expiresAt = now + tonumber(ARGV[4])
-  rcall('ZADD', KEYS[2], expiresAt, queue)
-  local owned = token .. ':' .. num .. ':' .. ARGV[3]
-  if held ~= owned then rcall('HSET', KEYS[1], queue, owned) end
-  rcall('HSET', KEYS[4], queue, 1)
-  rcall('ZADD', KEYS[5], headScore(nextRec), queue)
+  rcall('HSET', KEYS[1], queue, leaseValue(token, num, expiresAt, flags, ARGV[3]))
+  rcall('HSET', KEYS[3], queue, 1)
   return {1, nextRec, expiresAt}
 end
 
-unlease(KEYS[1], KEYS[2], queue)
-rcall('HDEL', KEYS[4], queue)
+rcall('HDEL', KEYS[1], queue)
+rcall('HDEL', KEYS[3], queue)
 if nextRec then
-  rcall('ZADD', KEYS[5], headScore(nextRec), queue)
-  if not paused then makeWaiting(KEYS[7], KEYS[8], queue, false) end
+  rcall('ZADD', KEYS[4], headScore(nextRec), queue)
+  if not paused then makeWaiting(KEYS[5], KEYS[6], queue, false) end
 elseif paused then
-  rcall('ZADD', KEYS[5], EMPTY_SCORE, queue)
+  rcall('ZADD', KEYS[4], EMPTY_SCORE, queue)
 else
-  dropQueue(KEYS[11], KEYS[12], KEYS[5], queue, num)
+  dropQueue(KEYS[9], KEYS[10], KEYS[4], queue, num)
 end
 return {0}

@@ -5,24 +5,22 @@
 --   attempts spent otherwise → the queue halts until an operator acts;
 --   attempts left → the queue retries its head at now + delayMs.
 --
--- KEYS[1] lease    HASH queue → token:number:owner
--- KEYS[2] held     ZSET queue → lease expiry
--- KEYS[3] q        prefix of the queue lists
--- KEYS[4] heads    HASH queue → attempts[\nlastError] of its head
--- KEYS[5] queues   ZSET listing index
--- KEYS[6] paused   SET of paused queues
--- KEYS[7] ready    LIST of waiting queues
--- KEYS[8] wake     LIST of wake-up tokens
--- KEYS[9] stats    HASH of 10 s buckets
--- KEYS[10] pending counter of pending tasks
--- KEYS[11] qid     HASH queue → number
--- KEYS[12] qname   HASH number → queue
--- KEYS[13] moved   HASH id → queue, for requeued tasks
--- KEYS[14] halted  HASH queue → haltedAt
--- KEYS[15] delayed ZSET queue → retryAt
--- KEYS[16] dead    LIST of dead letter ids, newest first
--- KEYS[17] deadrec HASH id → dead letter entry
--- KEYS[18] tseq    counter of task numbers (ids for corrupt records)
+-- KEYS[1] lease    HASH queue → token:number:expiresAt:flags:owner
+-- KEYS[2] q        prefix of the queue lists
+-- KEYS[3] heads    HASH queue → attempts[\nlastError] of its head
+-- KEYS[4] queues   ZSET listing index
+-- KEYS[5] ready    LIST of waiting queues
+-- KEYS[6] wake     LIST of wake-up tokens
+-- KEYS[7] stats    HASH of 10 s buckets
+-- KEYS[8] pending  counter of pending tasks
+-- KEYS[9] qid      HASH queue → number
+-- KEYS[10] qname   HASH number → queue
+-- KEYS[11] moved   HASH id → queue, for requeued tasks
+-- KEYS[12] halted  HASH queue → haltedAt
+-- KEYS[13] delayed ZSET queue → retryAt
+-- KEYS[14] dead    LIST of dead letter ids, newest first
+-- KEYS[15] deadrec HASH id → dead letter entry
+-- KEYS[16] tseq    counter of task numbers (ids for corrupt records)
 --
 -- ARGV[1] queue
 -- ARGV[2] token of the caller's lease
@@ -45,46 +43,51 @@ local rcall = redis.call
 
 local queue, token, errorText = ARGV[1], ARGV[2], ARGV[3]
 local now = nowMs()
-local held = leaseValid(KEYS[1], KEYS[2], queue, token, now)
-if not held then return {-1} end
+local num, flags = validLease(KEYS[1], queue, token, now)
+if not num then return {-1} end
+local paused = flags == 'p'
 
-local num = leaseNum(held)
-unlease(KEYS[1], KEYS[2], queue)
-rcall('HINCRBY', KEYS[9], 'f' .. math.floor(now / 10000), 1)
-local attempts = headState(rcall('HGET', KEYS[4], queue))
+rcall('HDEL', KEYS[1], queue)
+rcall('HINCRBY', KEYS[7], 'f' .. math.floor(now / 10000), 1)
+local attempts = headState(rcall('HGET', KEYS[3], queue))
 local exhausted = attempts >= tonumber(ARGV[4])
-local paused = rcall('SISMEMBER', KEYS[6], queue) == 1
+local listKey = KEYS[2] .. num
 
 if ARGV[7] == '1' or (exhausted and ARGV[6] == 'dead-letter') then
-  local listKey = KEYS[3] .. num
   local rec = rcall('LPOP', listKey)
   if rec then
-    rcall('DECR', KEYS[10])
+    rcall('DECR', KEYS[8])
     local id = recordId(rec)
-    if id and string.sub(id, 1, #num + 1) ~= num .. '-' then rcall('HDEL', KEYS[13], id) end
-    bury(KEYS[16], KEYS[17], id or (num .. '-x' .. base36(rcall('INCR', KEYS[18]))), queue, rec, attempts,
+    if id and string.sub(id, 1, #num + 1) ~= num .. '-' then rcall('HDEL', KEYS[11], id) end
+    bury(KEYS[14], KEYS[15], id or (num .. '-x' .. base36(rcall('INCR', KEYS[16]))), queue, rec, attempts,
       errorText, errorText, now, tonumber(ARGV[8]))
   end
-  rcall('HDEL', KEYS[4], queue)
+  rcall('HDEL', KEYS[3], queue)
   local nextRec = rcall('LINDEX', listKey, 0)
   if nextRec then
-    rcall('ZADD', KEYS[5], headScore(nextRec), queue)
-    if not paused then makeWaiting(KEYS[7], KEYS[8], queue, false) end
+    rcall('ZADD', KEYS[4], headScore(nextRec), queue)
+    if not paused then makeWaiting(KEYS[5], KEYS[6], queue, false) end
   elseif paused then
-    rcall('ZADD', KEYS[5], EMPTY_SCORE, queue)
+    rcall('ZADD', KEYS[4], EMPTY_SCORE, queue)
   else
-    dropQueue(KEYS[11], KEYS[12], KEYS[5], queue, num)
+    dropQueue(KEYS[9], KEYS[10], KEYS[4], queue, num)
   end
   return {3}
 end
 
-rcall('HSET', KEYS[4], queue, headValue(attempts, errorText))
+rcall('HSET', KEYS[3], queue, headValue(attempts, errorText))
 if exhausted then
-  rcall('HSET', KEYS[14], queue, now)
-  if not paused then rcall('ZADD', KEYS[5], now, queue) end
-  return {2}
+  rcall('HSET', KEYS[12], queue, now)
 end
+-- The listing score: the halt for a halted queue, else the head (it went stale while the queue ran).
+if exhausted and not paused then
+  rcall('ZADD', KEYS[4], now, queue)
+else
+  local head = rcall('LINDEX', listKey, 0)
+  if head then rcall('ZADD', KEYS[4], headScore(head), queue) end
+end
+if exhausted then return {2} end
 local delayMs = tonumber(ARGV[5])
 local retryAt = now + (delayMs > 0 and delayMs or 0)
-rcall('ZADD', KEYS[15], retryAt, queue)
+rcall('ZADD', KEYS[13], retryAt, queue)
 return {1, retryAt}

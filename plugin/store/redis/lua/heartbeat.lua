@@ -1,10 +1,9 @@
 -- heartbeat: records an instance as alive and extends each listed lease that
 -- is still valid (current token, not expired). One call per heartbeat.
 --
--- KEYS[1] lease    HASH queue → token:number:owner
--- KEYS[2] held     ZSET queue → lease expiry
--- KEYS[3] inst     HASH instance id → lastHeartbeatAt \n InstanceInfo JSON
--- KEYS[4] beat     ZSET instance id → when its record expires
+-- KEYS[1] lease    HASH queue → token:number:expiresAt:flags:owner
+-- KEYS[2] inst     HASH instance id → lastHeartbeatAt \n InstanceInfo JSON
+-- KEYS[3] beat     ZSET instance id → when its record expires
 --
 -- ARGV[1] instance id
 -- ARGV[2] InstanceInfo as JSON
@@ -18,13 +17,14 @@ local rcall = redis.call
 
 local now = nowMs()
 local leaseMs = tonumber(ARGV[3])
-rcall('HSET', KEYS[3], ARGV[1], now .. '\n' .. ARGV[2])
-rcall('ZADD', KEYS[4], now + 3 * leaseMs, ARGV[1])
+rcall('HSET', KEYS[2], ARGV[1], now .. '\n' .. ARGV[2])
+rcall('ZADD', KEYS[3], now + 3 * leaseMs, ARGV[1])
 local lost = {}
 for i = 4, #ARGV, 2 do
-  local queue = ARGV[i]
-  if leaseValid(KEYS[1], KEYS[2], queue, ARGV[i + 1], now) then
-    rcall('ZADD', KEYS[2], now + leaseMs, queue)
+  local queue, token = ARGV[i], ARGV[i + 1]
+  local num, flags, owner = validLease(KEYS[1], queue, token, now)
+  if num then
+    rcall('HSET', KEYS[1], queue, leaseValue(token, num, now + leaseMs, flags, owner))
   else
     lost[#lost + 1] = queue
   end

@@ -3,7 +3,7 @@
 --
 -- KEYS[1] beat     ZSET instance id → when its record expires
 -- KEYS[2] inst     HASH instance id → lastHeartbeatAt \n InstanceInfo JSON
--- KEYS[3] lease    HASH queue → token:number:owner
+-- KEYS[3] lease    HASH queue → token:number:expiresAt:flags:owner
 --
 -- Returns {id, record|nil, queuesHeld, id, record|nil, queuesHeld, ...}.
 local rcall = redis.call
@@ -15,7 +15,7 @@ if #ids == 0 then return out end
 local held = {}
 local leases = rcall('HVALS', KEYS[3])
 for i = 1, #leases do
-  local owner = string.match(leases[i], '^[^:]*:[^:]*:(.*)$')
+  local owner = string.match(leases[i], '^[^:]*:[^:]*:[^:]*:[^:]*:(.*)$')
   if owner then held[owner] = (held[owner] or 0) + 1 end
 end
 local recs = rcall('HMGET', KEYS[2], unpack(ids))

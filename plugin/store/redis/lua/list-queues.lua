@@ -2,38 +2,41 @@
 -- halted first, oldest halt first; then oldest head; then name), optionally
 -- filtered by state and by a substring of the name. Without a filter it reads
 -- only the page; with one it walks the index once (a few ms per 10,000
--- queues, measured), using in-script sets for the state test.
+-- queues, measured), using in-script sets for the state test. Running queues'
+-- scores are refreshed first (see _refresh.lua), so this script writes.
 --
 -- KEYS[1] qid      HASH queue → number
 -- KEYS[2] q        prefix of the queue lists
 -- KEYS[3] heads    HASH queue → attempts[\nlastError] of its head
--- KEYS[4] lease    HASH queue → token:number:owner
--- KEYS[5] held     ZSET queue → lease expiry
--- KEYS[6] delayed  ZSET queue → retryAt
--- KEYS[7] parked   HASH queue → handler name
--- KEYS[8] halted   HASH queue → haltedAt
--- KEYS[9] paused   SET of paused queues
--- KEYS[10] queues  ZSET listing index
+-- KEYS[4] lease    HASH queue → token:number:expiresAt:flags:owner
+-- KEYS[5] delayed  ZSET queue → retryAt
+-- KEYS[6] parked   HASH queue → handler name
+-- KEYS[7] halted   HASH queue → haltedAt
+-- KEYS[8] paused   SET of paused queues
+-- KEYS[9] queues   ZSET listing index
 --
 -- ARGV[1] state filter, '' for any
 -- ARGV[2] name substring (case-sensitive), '' for any
 -- ARGV[3] offset
 -- ARGV[4] limit
 --
--- Returns {total, <10 row fields> per queue on the page}.
+-- Returns {total, <9 row fields> per queue on the page}.
 local rcall = redis.call
-local K_QID, K_Q, K_HEADS, K_LEASE, K_HELD, K_DELAYED, K_PARKED, K_HALTED, K_PAUSED =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local K_QID, K_Q, K_HEADS, K_LEASE, K_DELAYED, K_PARKED, K_HALTED, K_PAUSED =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+-- @include _queue
+-- @include _refresh
 -- @include _row
 
+refreshRunning(K_LEASE, K_Q, KEYS[9])
 local state, search = ARGV[1], ARGV[2]
 local offset, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
 local out = {0}
 local page
 
 if state == '' and search == '' then
-  out[1] = rcall('ZCARD', KEYS[10])
-  page = rcall('ZRANGE', KEYS[10], offset, offset + limit - 1)
+  out[1] = rcall('ZCARD', KEYS[9])
+  page = rcall('ZRANGE', KEYS[9], offset, offset + limit - 1)
 else
   local function set (list)
     local s = {}
@@ -42,7 +45,7 @@ else
   end
   local held, paused, halted, delayed, parked
   if state ~= '' then
-    held = set(rcall('ZRANGE', K_HELD, 0, -1))
+    held = set(rcall('HKEYS', K_LEASE))
     paused = set(rcall('SMEMBERS', K_PAUSED))
     halted = set(rcall('HKEYS', K_HALTED))
     delayed = set(rcall('ZRANGE', K_DELAYED, 0, -1))
@@ -56,7 +59,7 @@ else
     if parked[name] then return 'missing-handler' end
     return 'waiting'
   end
-  local all = rcall('ZRANGE', KEYS[10], 0, -1)
+  local all = rcall('ZRANGE', KEYS[9], 0, -1)
   local total = 0
   page = {}
   for i = 1, #all do

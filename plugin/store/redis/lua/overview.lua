@@ -1,10 +1,12 @@
 -- overview: the totals of the admin overview, read atomically. State counts
 -- follow the contract's precedence (running, paused, halted, retrying,
--- missing-handler, waiting), so they add up to the number of queues.
+-- missing-handler, waiting), so they add up to the number of queues. Running
+-- queues' listing scores are refreshed first (see _refresh.lua) for the oldest
+-- head, so this script writes.
 --
 -- KEYS[1] queues   ZSET listing index
 -- KEYS[2] ready    LIST of waiting queues
--- KEYS[3] held     ZSET queue → lease expiry
+-- KEYS[3] lease    HASH queue → token:number:expiresAt:flags:owner
 -- KEYS[4] delayed  ZSET queue → retryAt
 -- KEYS[5] halted   HASH queue → haltedAt
 -- KEYS[6] paused   SET of paused queues
@@ -23,14 +25,16 @@
 local rcall = redis.call
 -- @include _clock
 -- @include _queue
+-- @include _refresh
 
 local now = nowMs()
+refreshRunning(KEYS[3], KEYS[13], KEYS[1])
 local pausedSet = {}
 local paused = rcall('SMEMBERS', KEYS[6])
 local pausedCount = 0
 for i = 1, #paused do
   pausedSet[paused[i]] = true
-  if not rcall('ZSCORE', KEYS[3], paused[i]) then pausedCount = pausedCount + 1 end
+  if rcall('HEXISTS', KEYS[3], paused[i]) == 0 then pausedCount = pausedCount + 1 end
 end
 local function unpaused (names)
   local n = 0
@@ -55,7 +59,7 @@ local out = {
   now,
   rcall('ZCARD', KEYS[1]),
   rcall('LLEN', KEYS[2]),
-  rcall('ZCARD', KEYS[3]),
+  rcall('HLEN', KEYS[3]),
   unpaused(rcall('ZRANGE', KEYS[4], 0, -1)),
   unpaused(haltedNames),
   pausedCount,

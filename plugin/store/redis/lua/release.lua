@@ -3,12 +3,13 @@
 -- the attempt the claim counted is taken back. The queue goes to the front
 -- of the ready list (unless paused) and one worker is woken.
 --
--- KEYS[1] lease    HASH queue → token:number:owner
--- KEYS[2] held     ZSET queue → lease expiry
--- KEYS[3] heads    HASH queue → attempts[\nlastError] of its head
--- KEYS[4] paused   SET of paused queues
--- KEYS[5] ready    LIST of waiting queues
--- KEYS[6] wake     LIST of wake-up tokens
+-- KEYS[1] lease    HASH queue → token:number:expiresAt:flags:owner
+-- KEYS[2] heads    HASH queue → attempts[\nlastError] of its head
+-- KEYS[3] paused   SET of paused queues
+-- KEYS[4] ready    LIST of waiting queues
+-- KEYS[5] wake     LIST of wake-up tokens
+-- KEYS[6] q        prefix of the queue lists
+-- KEYS[7] queues   ZSET listing index
 --
 -- ARGV[1] queue
 -- ARGV[2] token of the caller's lease
@@ -22,11 +23,14 @@ local rcall = redis.call
 -- @include _head
 
 local queue = ARGV[1]
-if not leaseValid(KEYS[1], KEYS[2], queue, ARGV[2], nowMs()) then return -1 end
-unlease(KEYS[1], KEYS[2], queue)
+local num = validLease(KEYS[1], queue, ARGV[2], nowMs())
+if not num then return -1 end
+rcall('HDEL', KEYS[1], queue)
 if ARGV[3] ~= '1' then
-  local attempts, lastError = headState(rcall('HGET', KEYS[3], queue))
-  if attempts > 0 then rcall('HSET', KEYS[3], queue, headValue(attempts - 1, lastError)) end
+  local attempts, lastError = headState(rcall('HGET', KEYS[2], queue))
+  if attempts > 0 then rcall('HSET', KEYS[2], queue, headValue(attempts - 1, lastError)) end
 end
-if rcall('SISMEMBER', KEYS[4], queue) == 0 then makeWaiting(KEYS[5], KEYS[6], queue, true) end
+local head = rcall('LINDEX', KEYS[6] .. num, 0)
+if head then rcall('ZADD', KEYS[7], headScore(head), queue) end
+if rcall('SISMEMBER', KEYS[3], queue) == 0 then makeWaiting(KEYS[4], KEYS[5], queue, true) end
 return 1

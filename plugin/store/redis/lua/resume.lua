@@ -8,7 +8,7 @@
 -- KEYS[3] paused   SET of paused queues
 -- KEYS[4] ready    LIST of waiting queues
 -- KEYS[5] wake     LIST of wake-up tokens
--- KEYS[6] held     ZSET queue → lease expiry
+-- KEYS[6] lease    HASH queue → token:number:expiresAt:flags:owner
 -- KEYS[7] halted   HASH queue → haltedAt
 -- KEYS[8] delayed  ZSET queue → retryAt
 -- KEYS[9] parked   HASH queue → handler name
@@ -20,12 +20,15 @@
 -- Returns 0, or -2 when the queue does not exist.
 local rcall = redis.call
 -- @include _queue
+-- @include _lease
 
 local queue = ARGV[1]
 local num = rcall('HGET', KEYS[1], queue)
 if not num then return -2 end
 if rcall('SREM', KEYS[3], queue) == 0 then return 0 end
-local held = rcall('ZSCORE', KEYS[6], queue)
+local token, leaseNum, expiresAt, _, owner = parseLease(rcall('HGET', KEYS[6], queue))
+local held = token ~= nil
+if held then rcall('HSET', KEYS[6], queue, leaseValue(token, leaseNum, expiresAt, '', owner)) end
 if rcall('LLEN', KEYS[11] .. num) == 0 then
   if not held then dropQueue(KEYS[1], KEYS[2], KEYS[10], queue, num) end
   return 0

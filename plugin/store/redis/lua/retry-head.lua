@@ -3,7 +3,7 @@
 -- rest of its backoff. The queue goes to the front of the ready list.
 --
 -- KEYS[1] qid      HASH queue → number
--- KEYS[2] held     ZSET queue → lease expiry
+-- KEYS[2] lease    HASH queue → token:number:expiresAt:flags:owner
 -- KEYS[3] paused   SET of paused queues
 -- KEYS[4] halted   HASH queue → haltedAt
 -- KEYS[5] delayed  ZSET queue → retryAt

@@ -5,7 +5,7 @@
 -- KEYS[1] qid      HASH queue → number
 -- KEYS[2] qname    HASH number → queue
 -- KEYS[3] q        prefix of the queue lists
--- KEYS[4] held     ZSET queue → lease expiry
+-- KEYS[4] lease    HASH queue → token:number:expiresAt:flags:owner
 -- KEYS[5] paused   SET of paused queues
 -- KEYS[6] halted   HASH queue → haltedAt
 -- KEYS[7] delayed  ZSET queue → retryAt
@@ -36,7 +36,7 @@ local rcall = redis.call
 local queue = ARGV[1]
 local num = rcall('HGET', KEYS[1], queue)
 if not num then return {-2} end
-if rcall('ZSCORE', KEYS[4], queue) then return {-4} end
+if rcall('HEXISTS', KEYS[4], queue) == 1 then return {-4} end
 local listKey = KEYS[3] .. num
 local rec = rcall('LPOP', listKey)
 if not rec then return {-5} end

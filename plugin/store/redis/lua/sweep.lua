@@ -6,18 +6,21 @@
 --   stats buckets older than the 60 shown, expired instance records → dropped
 -- A paused queue leaves its mark but does not become waiting. One wake-up
 -- token is pushed per queue made waiting (capped). Each pass handles at most
--- 1000 queues per kind, so a backlog never blocks Redis for long.
+-- 1000 queues per kind, so a backlog never blocks Redis for long. Expired
+-- leases are found by reading {p}:lease whole: one field per held queue, at
+-- most the worker slots of all instances.
 --
--- KEYS[1] held     ZSET queue → lease expiry
--- KEYS[2] lease    HASH queue → token:number:owner
--- KEYS[3] ready    LIST of waiting queues
--- KEYS[4] wake     LIST of wake-up tokens
--- KEYS[5] delayed  ZSET queue → retryAt
--- KEYS[6] parked   HASH queue → handler name its head needs
--- KEYS[7] paused   SET of paused queues
--- KEYS[8] stats    HASH of 10 s buckets
--- KEYS[9] beat     ZSET instance id → when its record expires
--- KEYS[10] inst    HASH instance id → record
+-- KEYS[1] lease    HASH queue → token:number:expiresAt:flags:owner
+-- KEYS[2] ready    LIST of waiting queues
+-- KEYS[3] wake     LIST of wake-up tokens
+-- KEYS[4] delayed  ZSET queue → retryAt
+-- KEYS[5] parked   HASH queue → handler name its head needs
+-- KEYS[6] paused   SET of paused queues
+-- KEYS[7] stats    HASH of 10 s buckets
+-- KEYS[8] beat     ZSET instance id → when its record expires
+-- KEYS[9] inst     HASH instance id → record
+-- KEYS[10] q       prefix of the queue lists
+-- KEYS[11] queues  ZSET listing index
 --
 -- ARGV[1..] handler names the calling instance has
 --
@@ -25,39 +28,48 @@
 local rcall = redis.call
 -- @include _clock
 -- @include _queue
+-- @include _lease
 
 local now = nowMs()
 local woken = 0
 
 local function toWaiting (queue)
-  if rcall('SISMEMBER', KEYS[7], queue) == 0 then
-    rcall('RPUSH', KEYS[3], queue)
+  if rcall('SISMEMBER', KEYS[6], queue) == 0 then
+    rcall('RPUSH', KEYS[2], queue)
     woken = woken + 1
   end
 end
 
-local expired = rcall('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
-for i = 1, #expired do
-  rcall('ZREM', KEYS[1], expired[i])
-  rcall('HDEL', KEYS[2], expired[i])
-  toWaiting(expired[i])
+local recovered = 0
+local leases = rcall('HGETALL', KEYS[1])
+for i = 1, #leases, 2 do
+  local queue = leases[i]
+  local token, num, expiresAt = parseLease(leases[i + 1])
+  -- A field that is not a lease would hold its queue forever: it counts as expired.
+  if recovered < 1000 and (not token or expiresAt <= now) then
+    rcall('HDEL', KEYS[1], queue)
+    local head = num and rcall('LINDEX', KEYS[10] .. num, 0)
+    if head then rcall('ZADD', KEYS[11], headScore(head), queue) end
+    toWaiting(queue)
+    recovered = recovered + 1
+  end
 end
 
-local due = rcall('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 1000)
+local due = rcall('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 1000)
 for i = 1, #due do
-  rcall('ZREM', KEYS[5], due[i])
+  rcall('ZREM', KEYS[4], due[i])
   toWaiting(due[i])
 end
 
 local unparked = 0
 if #ARGV > 0 then
-  local parked = rcall('HGETALL', KEYS[6])
+  local parked = rcall('HGETALL', KEYS[5])
   if #parked > 0 then
     local have = {}
     for i = 1, #ARGV do have[ARGV[i]] = true end
     for i = 1, #parked, 2 do
       if have[parked[i + 1]] and unparked < 1000 then
-        rcall('HDEL', KEYS[6], parked[i])
+        rcall('HDEL', KEYS[5], parked[i])
         toWaiting(parked[i])
         unparked = unparked + 1
       end
@@ -65,24 +77,24 @@ if #ARGV > 0 then
   end
 end
 
-if woken > 0 then signalWake(KEYS[4], woken) end
+if woken > 0 then signalWake(KEYS[3], woken) end
 
 -- Stats: prune at most once per bucket.
 local bucket = math.floor(now / 10000)
-if tonumber(rcall('HGET', KEYS[8], 'p')) ~= bucket then
-  local fields = rcall('HKEYS', KEYS[8])
+if tonumber(rcall('HGET', KEYS[7], 'p')) ~= bucket then
+  local fields = rcall('HKEYS', KEYS[7])
   for i = 1, #fields do
     local b = tonumber(string.sub(fields[i], 2))
-    if fields[i] ~= 'p' and (b == nil or b <= bucket - 60) then rcall('HDEL', KEYS[8], fields[i]) end
+    if fields[i] ~= 'p' and (b == nil or b <= bucket - 60) then rcall('HDEL', KEYS[7], fields[i]) end
   end
-  rcall('HSET', KEYS[8], 'p', bucket)
+  rcall('HSET', KEYS[7], 'p', bucket)
 end
 
-local gone = rcall('ZRANGEBYSCORE', KEYS[9], '-inf', now, 'LIMIT', 0, 1000)
+local gone = rcall('ZRANGEBYSCORE', KEYS[8], '-inf', now, 'LIMIT', 0, 1000)
 for i = 1, #gone do
-  rcall('ZREM', KEYS[9], gone[i])
-  rcall('HDEL', KEYS[10], gone[i])
+  rcall('ZREM', KEYS[8], gone[i])
+  rcall('HDEL', KEYS[9], gone[i])
 end
 
-local nextRetry = rcall('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
-return {#expired, #due, unparked, nextRetry[2] and tonumber(nextRetry[2]) or -1}
+local nextRetry = rcall('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+return {recovered, #due, unparked, nextRetry[2] and tonumber(nextRetry[2]) or -1}

@@ -50,7 +50,8 @@ local paused = flags == 'p'
 
 local listKey = KEYS[2] .. num
 local done = rcall('LPOP', listKey)
-if not done or recordId(done) ~= ARGV[6] then
+-- The record starts with its id and a newline: a plain compare, no pattern.
+if not done or string.sub(done, 1, #ARGV[6] + 1) ~= ARGV[6] .. '\n' then
   -- Retry of a call that already completed ARGV[6]: the head is the next task. Put it back.
   if done then rcall('LPUSH', listKey, done) end
   if done and keep and not paused then

@@ -14,11 +14,14 @@ export class Child {
   #waiters: Array<() => void> = []
   #failure: Error | null = null
   #exited = false
+  #stopSent = false
   port = 0
   done = 0
 
   private constructor (proc: ChildProcess) {
     this.#proc = proc
+    // A send racing the child's own exit fails with EPIPE; the exit handler reports what matters.
+    proc.on('error', () => {})
     proc.on('message', (msg: ChildMessage) => {
       if (msg.type === 'progress') this.done = msg.done
       else if (msg.type === 'result') this.#results.push(msg.result)
@@ -71,7 +74,11 @@ export class Child {
   }
 
   go (): void { this.#proc.send({ type: 'go' }) }
-  stop (): void { if (!this.#exited && this.#proc.connected) this.#proc.send({ type: 'stop' }) }
+  stop (): void {
+    if (this.#stopSent || this.#exited || !this.#proc.connected) return
+    this.#stopSent = true
+    this.#proc.send({ type: 'stop' }, (err) => { if (err !== null) this.#wake() })
+  }
 
   /** The next result the child sends. */
   async result (timeoutMs = 300_000): Promise<ChildResult> {

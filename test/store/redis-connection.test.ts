@@ -126,6 +126,15 @@ t.test('calls reject after commandTimeoutMs while Redis is down and work again w
     t.ok(r.ms < 3000, `rejected after ${r.ms} ms`)
   }
   t.equal(await s.waitForWork(200), false, 'waitForWork just times out while Redis is down')
+  const warnings: Error[] = []
+  const onWarning = (w: Error): void => { warnings.push(w) }
+  process.on('warning', onWarning)
+  const many = Promise.allSettled(Array.from({ length: 40 }, async (_, i) => await s.enqueue({ queue: `m${i}`, name: 'job', payload: '[]' })))
+  t.ok(s.client.listenerCount('ready') <= 3, `waiting calls share one listener (${s.client.listenerCount('ready')})`)
+  t.ok((await many).every((r) => r.status === 'rejected'))
+  await new Promise((resolve) => setImmediate(resolve))
+  process.off('warning', onWarning)
+  t.same(warnings.map((w) => w.name), [], 'no MaxListenersExceededWarning')
 
   await redis.start()
   let back = false

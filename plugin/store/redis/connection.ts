@@ -109,6 +109,9 @@ export class RedisConnection {
   #waiting: Deferred<boolean> | null = null
   #closed = false
   #outage = false
+  readonly #gates = new Map<Client, Promise<boolean>>()
+  /** Ends the shared ready-waits on close, so no listener stays on a user's client. */
+  readonly #detachGates = new Set<() => void>()
   /** The last connection error seen, redacted: said when a wait for the connection gives up. */
   #lastError: string | null = null
 
@@ -179,27 +182,48 @@ export class RedisConnection {
     return this.unavailable(what, String(err))
   }
 
+  /**
+   * One shared wait per client for its next 'ready' (true) or 'end' (false),
+   * however many calls wait during an outage: a listener pair per call would
+   * pile up on the client.
+   */
+  #nextReady (client: Client): Promise<boolean> {
+    let gate = this.#gates.get(client)
+    if (gate === undefined) {
+      const settle = deferred<boolean>()
+      const onReady = (): void => { detach(); settle.resolve(true) }
+      const onEnd = (): void => { detach(); settle.resolve(false) }
+      const detach = (): void => {
+        client.off('ready', onReady)
+        client.off('end', onEnd)
+        this.#gates.delete(client)
+        this.#detachGates.delete(onEnd)
+      }
+      client.on('ready', onReady)
+      client.on('end', onEnd)
+      this.#detachGates.add(onEnd)
+      gate = settle.promise
+      this.#gates.set(client, gate)
+    }
+    return gate
+  }
+
   /** Resolves when `client` is ready; rejects after `ms`, or at once when it was closed for good. */
   async #ready (client: Client, ms: number, what: string, interrupt?: Promise<unknown>): Promise<void> {
     if (client.status === 'ready') return
     if (this.#closed || client.status === 'end') throw this.unavailable(what, 'the connection is closed')
     if (client.status === 'wait') client.connect().catch(noop)
-    await new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        client.off('ready', onReady)
-        client.off('end', onEnd)
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms) })
+    try {
+      const outcome = await Promise.race([this.#nextReady(client), timeout, ...(interrupt === undefined ? [] : [interrupt.then(() => 'interrupted' as const)])])
+      if (outcome === 'timeout') {
+        throw this.unavailable(what, `no connection to Redis within ${ms} ms${this.#lastError === null ? '' : ` (last error: ${this.#lastError})`}`)
       }
-      const onReady = (): void => { done(); resolve() }
-      const onEnd = (): void => { done(); reject(this.unavailable(what, 'the connection was closed')) }
-      const timer = setTimeout(() => {
-        done()
-        reject(this.unavailable(what, `no connection to Redis within ${ms} ms${this.#lastError === null ? '' : ` (last error: ${this.#lastError})`}`))
-      }, ms)
-      client.on('ready', onReady)
-      client.on('end', onEnd)
-      interrupt?.then(() => { done(); resolve() }, noop)
-    })
+      if (outcome === false) throw this.unavailable(what, 'the connection was closed')
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /** `send()` once the connection is ready, bounded by commandTimeoutMs overall. */
@@ -313,6 +337,7 @@ export class RedisConnection {
   /** Stops waits, drops the blocking connection, quits the main client if the store created it. Each step runs. */
   async close (): Promise<void> {
     this.#closed = true
+    for (const end of [...this.#detachGates]) end()
     const steps: Array<Promise<unknown>> = [
       Promise.resolve().then(() => this.interrupt()),
       this.#dropBlocking(),

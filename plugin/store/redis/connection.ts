@@ -133,7 +133,10 @@ export class RedisConnection {
         disconnectTimeout: 500,
       }
       try {
-        this.client = typeof input === 'string' ? new Redis(input, ours) : new Redis({ ...input, ...ours })
+        // The user's own retry/timeout choices win; lazyConnect and maxRetriesPerRequest are how the store works.
+        this.client = typeof input === 'string'
+          ? new Redis(input, ours)
+          : new Redis({ ...ours, ...input, lazyConnect: true, maxRetriesPerRequest: 0 })
       } catch (err) {
         throw new FST_FIFO_INVALID_OPTION('redis', this.redact(`could not be used: ${err instanceof Error ? err.message : String(err)}`))
       }

@@ -137,6 +137,7 @@ export class Worker {
         continue
       }
       let claimed: ClaimedTask | null
+      const sentAt = Date.now()
       try {
         claimed = await this.#o.store.claim(this.#o.instance.id, this.#o.leaseMs)
         failures = 0
@@ -153,7 +154,7 @@ export class Worker {
           await this.#o.store.release({ queue: claimed.queue, token: claimed.token }, false).catch(() => {})
           break
         }
-        this.#hold(claimed)
+        this.#hold(claimed, sentAt)
         continue
       }
       try {
@@ -179,12 +180,13 @@ export class Worker {
     }
   }
 
-  #hold (first: ClaimedTask): void {
+  #hold (first: ClaimedTask, sentAt: number): void {
     const hold: Hold = {
       lease: { queue: first.queue, token: first.token },
       task: first,
       controller: new AbortController(),
-      confirmedUntil: Date.now() + this.#o.leaseMs,
+      // The store granted the lease after we sent the request, so it lasts at least until here.
+      confirmedUntil: sentAt + this.#o.leaseMs,
       lost: false,
       done: Promise.resolve(),
     }
@@ -206,6 +208,7 @@ export class Worker {
       if (step === 'released' || hold.lost) return
       const keep = ran < this.#o.burst && this.#claiming && !this.#closing
       let next: ClaimedTask | null | 'fenced' | 'stop'
+      const sentAt = Date.now()
       if (step === 'succeeded') {
         next = await this.#settle(hold, async () => {
           const r = await this.#o.store.complete(hold.lease, task.id, this.#o.instance.id, this.#o.leaseMs, keep)
@@ -227,7 +230,7 @@ export class Worker {
       if (next === null || next === 'stop') return
       hold.task = next
       hold.controller = new AbortController()
-      hold.confirmedUntil = Date.now() + this.#o.leaseMs
+      hold.confirmedUntil = sentAt + this.#o.leaseMs
     }
   }
 
@@ -304,11 +307,28 @@ export class Worker {
     } catch (err) {
       return { error: `FST_FIFO_CORRUPT_TASK: ${(err as Error).message}`, maxAttempts: 1, delayMs: 0, onExhausted: 'dead-letter', deadLetterNow: true }
     }
+    if (!this.#leaseStillOurs(hold)) {
+      // The reply that handed us this head came too late (a slow network, a
+      // frozen process): the lease may have expired and another instance may
+      // already run this queue. Starting now could run task n after task n+1.
+      this.#fenced(hold, task)
+      return 'released'
+    }
     if (task.attempt > def.attempts) {
       // Earlier runs were lost (crash or lease loss) and used up the attempts.
       return this.#failure(def, task, `attempt ${task.attempt} exceeds attempts (${def.attempts}): earlier runs were lost to a crash or a lost lease${task.lastError === undefined ? '' : `; last error: ${task.lastError}`}`, false)
     }
     return await this.#invoke(hold, def, task, args)
+  }
+
+  /**
+   * True while the lease is surely still valid: its confirmed end is more than
+   * a safety margin away, so the handler does not start in the last moments of
+   * a lease that could lapse before the first heartbeat renews it.
+   */
+  #leaseStillOurs (hold: Hold): boolean {
+    const margin = Math.min(1000, Math.floor(this.#o.leaseMs / 10))
+    return !hold.lost && Date.now() < hold.confirmedUntil - margin
   }
 
   async #invoke (hold: Hold, def: TaskDefinition, task: ClaimedTask, args: unknown[]): Promise<'succeeded' | FailInput> {

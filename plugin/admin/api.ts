@@ -1,10 +1,18 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { FST_FIFO_NOT_FOUND } from '../errors'
+import { FST_FIFO_INVALID_REQUEST, FST_FIFO_NOT_FOUND } from '../errors'
 import type { Metrics } from '../metrics'
 import type { QueueState, Store } from '../store/store'
 import { presenter } from './present'
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './prometheus'
 import { schemas } from './schemas'
+
+// The JSON schema's integer check lets a coerced 1e400 (Infinity) through; refuse it here.
+function whole (value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new FST_FIFO_INVALID_REQUEST(`querystring/${name} must be a whole number, got ${String(value)}`)
+  }
+  return value
+}
 
 /** What one admin route gets, whichever way it was routed (see long-params.ts). */
 export interface RouteInput {
@@ -121,8 +129,8 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
         const page = await store.listQueues({
           state: query.state as QueueState | undefined,
           search,
-          offset: query.offset as number,
-          limit: query.limit as number,
+          offset: whole(query.offset, 'offset'),
+          limit: whole(query.limit, 'limit'),
         })
         const p = present()
         return { ...page, items: page.items.map(p.queue), now: Date.now() }
@@ -141,9 +149,11 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
       schema: schemas.queueTasks,
       mutates: false,
       handler: async ({ params, query }) => {
+        const offset = whole(query.offset, 'offset')
+        const limit = whole(query.limit, 'limit')
         const [, page] = await Promise.all([
           queueOr404(params.queue),
-          store.queueTasks(params.queue, query.offset as number, query.limit as number),
+          store.queueTasks(params.queue, offset, limit),
         ])
         const p = present()
         return { ...page, items: page.items.map(p.task), now: Date.now() }
@@ -157,9 +167,11 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
       schema: schemas.queueDetail,
       mutates: false,
       handler: async ({ params, query }) => {
+        const offset = whole(query.offset, 'offset')
+        const limit = whole(query.limit, 'limit')
         const [row, page] = await Promise.all([
           store.getQueue(params.queue),
-          store.queueTasks(params.queue, query.offset as number, query.limit as number),
+          store.queueTasks(params.queue, offset, limit),
         ])
         const p = present()
         return { queue: row === null ? null : p.queue(row), tasks: { ...page, items: page.items.map(p.task), now: Date.now() } }
@@ -182,7 +194,7 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
       schema: schemas.dead,
       mutates: false,
       handler: async ({ query }) => {
-        const page = await store.listDead(query.offset as number, query.limit as number)
+        const page = await store.listDead(whole(query.offset, 'offset'), whole(query.limit, 'limit'))
         const p = present()
         return { ...page, items: page.items.map(p.dead), now: Date.now() }
       },

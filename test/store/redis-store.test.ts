@@ -247,6 +247,17 @@ t.test('RedisStore', async (t) => {
     t.ok(search.items.every((r) => r.name.includes('q01')))
   })
 
+  t.test('odd paging numbers read as empty pages, not errors', async (t) => {
+    const store = await open(t)
+    await store.enqueue({ queue: 'o', name: 'job', payload: '[]' })
+    for (const offset of [1e20, Infinity, Number.NaN, -5, 2.5]) {
+      t.ok(await store.listQueues({ offset, limit: 10 }), `listQueues offset ${offset}`)
+      t.ok(await store.queueTasks('o', offset, 10), `queueTasks offset ${offset}`)
+      t.ok(await store.listDead(offset, 10), `listDead offset ${offset}`)
+    }
+    t.equal((await store.listQueues({ offset: 0, limit: Infinity })).items.length, 1)
+  })
+
   t.test('the dead letters are capped, newest first', async (t) => {
     const store = await open(t, uniquePrefix('cap'), 3)
     for (let i = 0; i < 5; i++) {

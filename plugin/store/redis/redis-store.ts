@@ -78,7 +78,9 @@ function claimedTask (queue: string, record: string, attempt: number, token: str
   return claimed
 }
 
-const page = (offset: number, limit: number): [number, number] => [Math.max(0, Math.floor(offset)), Math.max(0, Math.floor(limit))]
+/** Whole, bounded numbers for Lua (which would pass 1e20 or NaN on to Redis as text it refuses). */
+const whole = (n: number): number => Number.isFinite(n) ? Math.min(2_000_000_000, Math.max(0, Math.floor(n))) : (n > 0 ? 2_000_000_000 : 0)
+const page = (offset: number, limit: number): [number, number] => [whole(offset), whole(limit)]
 
 /**
  * The Store contract on Redis: one Lua script per atomic operation

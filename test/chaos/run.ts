@@ -30,6 +30,8 @@ export interface ChaosOptions {
   fsync: 'everysec' | 'always'
   /** Target enqueues per second, all lanes together. */
   rate: number
+  /** Share of the rate that goes to the one hot queue (a single queue runs one task at a time, so keep it below what it can drain under faults). */
+  hotShare: number
   leaseMs: number
   sweepMs: number
   gapMs: [number, number]
@@ -45,6 +47,7 @@ export const defaults: ChaosOptions = {
   seed: 1,
   fsync: 'everysec',
   rate: 80,
+  hotShare: 0.08,
   leaseMs: 1500,
   sweepMs: 250,
   gapMs: [900, 1800],
@@ -69,6 +72,7 @@ export function parseArgs (argv: string[]): ChaosOptions {
       case '--queues': o.queues = Math.max(2, Math.round(num())); break
       case '--seed': o.seed = Math.round(num()); break
       case '--rate': o.rate = num(); break
+      case '--hot-share': o.hotShare = Math.min(1, num()); break
       case '--lease-ms': o.leaseMs = Math.round(num()); break
       case '--sweep-ms': o.sweepMs = Math.round(num()); break
       case '--drain-seconds': o.drainSeconds = num(); break
@@ -90,7 +94,7 @@ export async function runChaos (o: ChaosOptions, print: (line: string) => void):
   const dir = o.out ?? mkdtempSync(join(tmpdir(), 'fifo-chaos-'))
   mkdirSync(dir, { recursive: true })
   const log = new EventLog(dir, 'runner')
-  print(`chaos: seed=${o.seed} seconds=${o.seconds} instances=${o.instances} queues=${o.queues} rate=${o.rate}/s leaseMs=${o.leaseMs} fsync=${o.fsync} logs=${dir}`)
+  print(`chaos: seed=${o.seed} seconds=${o.seconds} instances=${o.instances} queues=${o.queues} rate=${o.rate}/s hot=${o.hotShare} leaseMs=${o.leaseMs} fsync=${o.fsync} logs=${dir}`)
 
   const redis = await startRedis({ appendonly: true, appendfsync: o.fsync })
   const prefix = uniquePrefix('chaos')
@@ -101,7 +105,7 @@ export async function runChaos (o: ChaosOptions, print: (line: string) => void):
   try {
     await fleet.start(o.instances)
     const queues = ['hot', ...Array.from({ length: o.queues - 1 }, (_, i) => `key:${i + 1}`)]
-    const producers = new Producers({ queues, hot: 'hot', hotShare: 0.25, rate: o.rate, log, seed: o.seed, instances: () => fleet.members })
+    const producers = new Producers({ queues, hot: 'hot', hotShare: o.hotShare, rate: o.rate, log, seed: o.seed, instances: () => fleet.members })
     producers.start()
 
     const plan = planFaults(o.seed, { seconds: o.seconds, gapMs: o.gapMs, redisRestartsAt: [0.3, 0.65], minProcessFaults: Math.ceil(o.seconds * 0.6) })

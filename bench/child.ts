@@ -12,6 +12,13 @@ import { keyIndex, keyName, workMs, type ChildMessage, type ChildResult, type Cp
 import { openSystem, type Instance } from './systems/types'
 
 const send = (msg: ChildMessage): void => { process.send?.(msg) }
+/** Sends and resolves once the message is handed to the OS, so an exit right after cannot drop it. */
+const sendNow = async (msg: ChildMessage): Promise<void> => {
+  await new Promise<void>((resolve) => {
+    if (process.send === undefined) resolve()
+    else process.send(msg, undefined, {}, () => resolve())
+  })
+}
 const now = (): number => Number(process.hrtime.bigint())
 
 function cpuSince (start: NodeJS.CpuUsage): CpuUse {
@@ -286,20 +293,23 @@ async function main (job: Job): Promise<void> {
   await go
   const session = await startProfile()
   const result = await running.run()
-  if (result !== null) send({ type: 'result', result })
+  if (result !== null) await sendNow({ type: 'result', result })
   await stop
   const final = await running.finish()
   await stopProfile(session, job)
-  if (final !== null) send({ type: 'result', result: final })
+  if (final !== null) await sendNow({ type: 'result', result: final })
   await running.close()
 }
+
+// The runner is gone (killed or crashed): nobody will send stop, so do not linger.
+process.on('disconnect', () => process.exit(1))
 
 process.on('message', (msg: MainMessage) => {
   if (msg.type === 'job') {
     // Exit as soon as the job is closed: a peer's stray timer must not keep the child alive.
-    main(msg.job).then(() => process.exit(0), (err: unknown) => {
-      send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) })
-      setTimeout(() => process.exit(1), 100)
+    main(msg.job).then(() => process.exit(0), async (err: unknown) => {
+      await sendNow({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) })
+      process.exit(1)
     })
   } else if (msg.type === 'go') {
     onGo()

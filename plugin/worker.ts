@@ -24,7 +24,12 @@ export interface WorkerOptions {
 interface Hold {
   lease: LeaseRef
   task: ClaimedTask
-  controller: AbortController
+  /** The current head's AbortController, made only when a handler asks for its signal. */
+  controller: AbortController | null
+  /** Why the current head's run was aborted, once it was. */
+  abortReason: unknown
+  /** Ends the current head's run at once (set while a handler runs). */
+  endRun: ((reason: unknown) => void) | null
   /** Local time until which the store has confirmed the lease (last successful renewal + leaseMs). */
   confirmedUntil: number
   lost: boolean
@@ -100,7 +105,7 @@ export class Worker {
         this.#o.log.warn({ queues: left.map((h) => h.lease.queue) }, 'fastify-fifo: closeTimeoutMs passed; aborting running tasks and handing their queues over')
         await Promise.allSettled(left.map(async (h) => {
           h.lost = true
-          h.controller.abort(new FST_FIFO_SHUTDOWN(h.task.name, h.task.id, this.#o.closeTimeoutMs))
+          abortRun(h, new FST_FIFO_SHUTDOWN(h.task.name, h.task.id, this.#o.closeTimeoutMs))
           this.#holds.delete(h.lease.queue)
           // The head started, so its attempt stays counted.
           await this.#o.store.release(h.lease, true)
@@ -184,7 +189,9 @@ export class Worker {
     const hold: Hold = {
       lease: { queue: first.queue, token: first.token },
       task: first,
-      controller: new AbortController(),
+      controller: null,
+      abortReason: undefined,
+      endRun: null,
       // The store granted the lease after we sent the request, so it lasts at least until here.
       confirmedUntil: sentAt + this.#o.leaseMs,
       lost: false,
@@ -229,7 +236,8 @@ export class Worker {
       }
       if (next === null || next === 'stop') return
       hold.task = next
-      hold.controller = new AbortController()
+      hold.controller = null
+      hold.abortReason = undefined
       hold.confirmedUntil = sentAt + this.#o.leaseMs
     }
   }
@@ -257,7 +265,7 @@ export class Worker {
   #fenced (hold: Hold, task: ClaimedTask): void {
     this.#o.metrics.fenced++
     hold.lost = true
-    if (!hold.controller.signal.aborted) hold.controller.abort(new FST_FIFO_LEASE_LOST(task.queue, 'the store rejected this holder\'s token'))
+    if (hold.abortReason === undefined) abortRun(hold, new FST_FIFO_LEASE_LOST(task.queue, 'the store rejected this holder\'s token'))
     this.#o.log.warn({ queue: task.queue, taskId: task.id, attempt: task.attempt }, 'fastify-fifo: lease lost; the store rejected this run\'s result and another instance runs the task')
   }
 
@@ -332,46 +340,33 @@ export class Worker {
   }
 
   async #invoke (hold: Hold, def: TaskDefinition, task: ClaimedTask, args: unknown[]): Promise<'succeeded' | FailInput> {
-    const signal = hold.controller.signal
-    const log = this.#o.log.child({ taskId: task.id, queue: task.queue, task: task.name, attempt: task.attempt, ...(task.requestId === undefined ? {} : { reqId: task.requestId }) })
-    const ctx: TaskContext = {
-      id: task.id,
-      queue: task.queue,
-      name: task.name,
-      attempt: task.attempt,
-      maxAttempts: def.attempts,
-      enqueuedAt: task.enqueuedAt,
-      requestId: task.requestId ?? null,
-      signal,
-      log,
-    }
+    const ctx = new RunContext(hold, task, def.attempts, this.#o.log)
     let timer: NodeJS.Timeout | undefined
-    let onAbort: (() => void) | undefined
     const started = performance.now()
     try {
-      const run = Promise.resolve().then(() => runInContext(ctx, () => def.handler(...args)))
-      // The run ends when the handler settles or the signal fires (lease lost,
-      // timeout, shutdown): a handler that ignores its signal cannot hold the queue.
-      const aborted = new Promise<never>((resolve, reject) => {
-        onAbort = () => reject(signal.reason)
-        if (signal.aborted) onAbort()
-        else signal.addEventListener('abort', onAbort, { once: true })
-      })
-      aborted.catch(() => {})
-      run.catch(() => {})
-      if (def.timeoutMs > 0) {
-        timer = setTimeout(() => hold.controller.abort(new FST_FIFO_TIMEOUT(def.name, task.id, def.timeoutMs)), def.timeoutMs)
+      const result = runInContext(ctx, () => def.handler(...args))
+      if (isThenable(result)) {
+        // The run ends when the handler settles or its run is aborted (lease
+        // lost, timeout, shutdown): a handler that ignores its signal cannot hold the queue.
+        const aborted = new Promise<never>((resolve, reject) => {
+          if (hold.abortReason !== undefined) reject(hold.abortReason)
+          else hold.endRun = reject
+        })
+        if (def.timeoutMs > 0) {
+          timer = setTimeout(() => abortRun(hold, new FST_FIFO_TIMEOUT(def.name, task.id, def.timeoutMs)), def.timeoutMs)
+        }
+        await Promise.race([result, aborted])
       }
-      await Promise.race([run, aborted])
+      if (hold.abortReason !== undefined) throw hold.abortReason
       return 'succeeded'
     } catch (err) {
       if (hold.lost) return { error: describeError(err), maxAttempts: def.attempts, delayMs: 0, onExhausted: def.onExhausted }
       const unrecoverable = (err as { code?: unknown } | null)?.code === 'FST_FIFO_UNRECOVERABLE'
-      log.warn({ err: describeError(err) }, unrecoverable ? 'fastify-fifo: task failed unrecoverably' : 'fastify-fifo: task failed')
+      ctx.log.warn({ err: describeError(err) }, unrecoverable ? 'fastify-fifo: task failed unrecoverably' : 'fastify-fifo: task failed')
       return this.#failure(def, task, describeError(err), unrecoverable)
     } finally {
+      hold.endRun = null
       clearTimeout(timer)
-      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
       this.#o.metrics.observeDuration(performance.now() - started)
     }
   }
@@ -416,5 +411,65 @@ export class Worker {
     } catch (err) {
       this.#storeFailed(err)
     }
+  }
+}
+
+function isThenable (value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
+}
+
+/** Aborts the current head's run: its signal fires and the worker stops waiting for it. */
+function abortRun (hold: Hold, reason: unknown): void {
+  if (hold.abortReason !== undefined) return
+  hold.abortReason = reason
+  hold.controller?.abort(reason)
+  hold.endRun?.(reason)
+}
+
+/**
+ * The context a handler sees. Its logger and AbortSignal are made on first use:
+ * most handlers never touch them, and making both costs more than the rest of
+ * a task's bookkeeping.
+ */
+class RunContext implements TaskContext {
+  readonly id: string
+  readonly queue: string
+  readonly name: string
+  readonly attempt: number
+  readonly maxAttempts: number
+  readonly enqueuedAt: number
+  readonly requestId: string | null
+  readonly #hold: Hold
+  readonly #parentLog: FastifyBaseLogger
+  #log: FastifyBaseLogger | null = null
+
+  constructor (hold: Hold, task: ClaimedTask, maxAttempts: number, log: FastifyBaseLogger) {
+    this.id = task.id
+    this.queue = task.queue
+    this.name = task.name
+    this.attempt = task.attempt
+    this.maxAttempts = maxAttempts
+    this.enqueuedAt = task.enqueuedAt
+    this.requestId = task.requestId ?? null
+    this.#hold = hold
+    this.#parentLog = log
+  }
+
+  get signal (): AbortSignal {
+    const hold = this.#hold
+    if (hold.task.id !== this.id) {
+      // A context kept past its run: that run is over, so its signal has fired.
+      return AbortSignal.abort(new FST_FIFO_LEASE_LOST(this.queue, 'this run has ended'))
+    }
+    if (hold.controller === null) {
+      hold.controller = new AbortController()
+      if (hold.abortReason !== undefined) hold.controller.abort(hold.abortReason)
+    }
+    return hold.controller.signal
+  }
+
+  get log (): FastifyBaseLogger {
+    this.#log ??= this.#parentLog.child({ taskId: this.id, queue: this.queue, task: this.name, attempt: this.attempt, ...(this.requestId === null ? {} : { reqId: this.requestId }) })
+    return this.#log
   }
 }

@@ -1,17 +1,17 @@
 import '../helpers/guard'
+import { createHash } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { Redis } from 'ioredis'
 import { RedisStore } from '../../plugin/store/redis/redis-store'
 import { encodeTask } from '../../plugin/store/redis/codec'
 import { queueKey, redisKeys } from '../../plugin/store/redis/keys'
-import { commandName, scripts } from '../../plugin/store/redis/scripts'
+import { scripts } from '../../plugin/store/redis/scripts'
 import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server'
 
 // RedisStore behaviour the cross-store contract suite cannot see: script
 // loading, the stored layout, corrupt records planted behind the store's back.
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
-const { version } = require('../../package.json') as { version: string }
 
 t.test('RedisStore', async (t) => {
   const redis: TestRedis = await startRedis()
@@ -29,22 +29,39 @@ t.test('RedisStore', async (t) => {
     return store
   }
 
-  t.test('scripts are registered under versioned names and every KEYS header names a key', async (t) => {
+  t.test('scripts are loaded at connect, get one key and rebuild every KEYS header name from it', async (t) => {
     const store = await open(t)
-    const v = version.replace(/[^0-9A-Za-z]/g, '_')
-    t.equal(commandName('claim'), `fifo_${v}_claim`)
-    t.equal(commandName('retry-head'), `fifo_${v}_retry_head`)
-    const client = store.client as unknown as Record<string, unknown>
     const names = [...scripts().keys()].sort()
     t.same(names, ['claim', 'complete', 'delete-dead', 'enqueue', 'fail', 'get-queue', 'get-task', 'heartbeat', 'list-dead',
       'list-instances', 'list-queues', 'overview', 'park', 'pause', 'queue-tasks', 'release', 'remove-instance',
       'requeue-dead', 'resume', 'retry-head', 'skip-head', 'sweep'])
-    for (const script of scripts().values()) {
-      t.equal(typeof client[script.command], 'function', `${script.command} is defined on the client`)
+    const all = [...scripts().values()]
+    t.same(await admin.script('EXISTS', ...all.map((s) => s.sha)), all.map(() => 1), 'every script is in the script cache after connect')
+    const client = store.client as unknown as Record<string, unknown>
+    t.notOk(Object.keys(client).some((k) => k.startsWith('fifo_')), 'no command is defined on the client')
+    const keys = redisKeys('x')
+    for (const script of all) {
+      t.equal(script.sha, createHash('sha1').update(script.lua).digest('hex'), `${script.name}: sha is the script's`)
+      const prologue = script.keys.map((k) => `KEYS[1] .. '${keys[k].slice('{x}:'.length)}'`).join(', ')
+      t.ok(script.lua.startsWith(`local KEYS = {${prologue}}\n`), `${script.name} rebuilds its KEYS from the one key`)
       t.ok(script.lua.includes('local rcall = redis.call'), `${script.name} uses rcall`)
       t.notOk(/-- @include/.test(script.lua), `${script.name} has its includes expanded`)
       t.ok(script.keys.length > 0, `${script.name} declares its KEYS`)
     }
+  })
+
+  t.test('a script call sends the namespace base as its one key', async (t) => {
+    const prefix = uniquePrefix('one')
+    const store = await open(t, prefix)
+    const monitor = await admin.monitor()
+    t.teardown(() => monitor.disconnect())
+    const seen: string[][] = []
+    monitor.on('monitor', (_time: string, args: string[]) => { if (args[0]?.toLowerCase() === 'evalsha') seen.push(args) })
+    await store.enqueue({ queue: 'q', name: 'job', payload: '[1]' })
+    await store.claim('w', 5000)
+    await sleep(50)
+    t.equal(seen.length, 2)
+    for (const args of seen) t.same(args.slice(2, 4), ['1', `{${prefix}}:`])
   })
 
   t.test('everything keeps working after SCRIPT FLUSH (EVALSHA falls back to EVAL on NOSCRIPT)', async (t) => {

@@ -1,7 +1,8 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis'
 import { FST_FIFO_INVALID_OPTION, FST_FIFO_REDIS_UNAVAILABLE } from '../../errors'
+import { isClient, redact, secretsOf, type RedisInput } from './secrets'
+import { PendingCall, Watchdog, type Watched } from './watchdog'
 
-export type RedisInput = string | RedisOptions | Redis | Cluster
 type Client = Redis | Cluster
 
 export interface StoreLog {
@@ -13,41 +14,6 @@ export interface ConnectionOptions {
   connectTimeoutMs: number
   commandTimeoutMs: number
   log?: StoreLog
-}
-
-function isClient (input: RedisInput): input is Client {
-  return input instanceof Redis || input instanceof Cluster ||
-    (typeof input === 'object' && input !== null && typeof (input as Partial<Record<string, unknown>>).duplicate === 'function' &&
-      typeof (input as Partial<Record<string, unknown>>).defineCommand === 'function')
-}
-
-/** Credentials that must never reach an error message or a log line. */
-function secretsOf (input: RedisInput): string[] {
-  const found: Array<string | undefined> = []
-  if (typeof input === 'string') {
-    found.push(input)
-    try {
-      const url = new URL(input)
-      found.push(decodeURIComponent(url.password), url.password, decodeURIComponent(url.username), url.username)
-    } catch {}
-  } else {
-    const opts = (isClient(input) ? input.options : input) as Record<string, unknown> & { redisOptions?: Record<string, unknown> }
-    for (const source of [opts, opts.redisOptions ?? {}]) {
-      for (const field of ['password', 'username', 'sentinelPassword', 'sentinelUsername']) {
-        const value = source[field]
-        if (typeof value === 'string') found.push(value)
-      }
-    }
-  }
-  // Very short "secrets" (a one-letter user name) would mangle every message; they cannot be guessed from it anyway.
-  return found.filter((s): s is string => typeof s === 'string' && s.length >= 3).sort((a, b) => b.length - a.length)
-}
-
-/** Removes URLs and credentials from text meant for an error or a log. */
-export function redact (text: string, secrets: string[]): string {
-  let out = text.replace(/rediss?:\/\/\S*/gi, 'redis://[redacted]')
-  for (const secret of secrets) out = out.split(secret).join('[redacted]')
-  return out
 }
 
 /** Redis replies that mean "not now" rather than "this is wrong". */
@@ -77,6 +43,14 @@ async function ended (client: Client): Promise<void> {
   })
 }
 
+/**
+ * A command for `send()`: an ioredis Command that says what it is for and,
+ * after an error, which command to send instead (EVAL after NOSCRIPT).
+ */
+export interface OutgoingCommand extends Command, Watched {
+  instead: (err: unknown) => OutgoingCommand | null
+}
+
 interface Deferred<T> {
   promise: Promise<T>
   resolve: (value: T) => void
@@ -94,11 +68,11 @@ function deferred<T> (): Deferred<T> {
  * and then owned, or the user's client, never closed) and a dedicated blocking
  * connection for BLPOP, always a `duplicate()` the store owns.
  *
- * Every call goes through `call()`: it waits for the connection to be ready
- * (never queueing in ioredis' offline queue, where a command could run long
- * after its caller gave up) and rejects with FST_FIFO_REDIS_UNAVAILABLE after
- * `commandTimeoutMs`. ioredis keeps reconnecting meanwhile, so calls work again
- * by themselves when Redis is back.
+ * Every call goes through `send()` (a command) or `call()` (anything else):
+ * they wait for the connection to be ready (never queueing in ioredis' offline
+ * queue, where a command could run long after its caller gave up) and reject
+ * with FST_FIFO_REDIS_UNAVAILABLE after `commandTimeoutMs`. ioredis keeps
+ * reconnecting meanwhile, so calls work again by themselves when Redis is back.
  */
 export class RedisConnection {
   readonly client: Client
@@ -114,6 +88,10 @@ export class RedisConnection {
   readonly #detachGates = new Set<() => void>()
   /** The last connection error seen, redacted: said when a wait for the connection gives up. */
   #lastError: string | null = null
+  /** Rejects calls in flight that Redis did not answer within commandTimeoutMs. */
+  readonly #watchdog = new Watchdog<Watched>((call) => {
+    call.reject(this.unavailable(call.what, `no reply from Redis within ${this.#o.commandTimeoutMs} ms`))
+  })
 
   constructor (input: RedisInput, options: ConnectionOptions) {
     this.#o = options
@@ -232,18 +210,57 @@ export class RedisConnection {
   /** `send()` once the connection is ready, bounded by commandTimeoutMs overall. */
   async call<T> (what: string, send: () => Promise<T>): Promise<T> {
     if (this.#closed) throw this.unavailable(what, 'the store is closed')
-    const started = Date.now()
+    const started = performance.now()
     if (this.client.status !== 'ready') await this.#ready(this.client, this.#o.commandTimeoutMs, what)
-    const left = this.#o.commandTimeoutMs - (Date.now() - started)
-    let timer: NodeJS.Timeout | undefined
+    const pending = new PendingCall<T>(what, started + this.#o.commandTimeoutMs)
+    this.#watchdog.watch(pending)
+    send().then(pending.resolve, (err: unknown) => pending.reject(this.storeError(what, err)))
     try {
-      return await new Promise<T>((resolve, reject) => {
-        timer = setTimeout(() => reject(this.unavailable(what, `no reply from Redis within ${this.#o.commandTimeoutMs} ms`)), Math.max(1, left))
-        send().then(resolve, (err: unknown) => reject(this.storeError(what, err)))
-      })
+      return await pending.promise
     } finally {
-      clearTimeout(timer)
+      this.#watchdog.settled(pending)
     }
+  }
+
+  /**
+   * Sends `command` on the main client once it is ready and resolves with
+   * `decode(reply)`; rejects with FST_FIFO_REDIS_UNAVAILABLE when no reply
+   * came within commandTimeoutMs overall. The hot path (every task's claim,
+   * complete and enqueue): when the connection is ready it adds one promise
+   * and no timer to the command's own.
+   */
+  send<T> (command: OutgoingCommand, decode: (reply: unknown) => T): Promise<T> {
+    if (this.#closed) return Promise.reject(this.unavailable(command.what, 'the store is closed'))
+    if (this.client.status !== 'ready') return this.#sendWhenReady(command, decode)
+    command.deadline = performance.now() + this.#o.commandTimeoutMs
+    return this.#dispatch(command, decode)
+  }
+
+  async #sendWhenReady<T> (command: OutgoingCommand, decode: (reply: unknown) => T): Promise<T> {
+    const started = performance.now()
+    await this.#ready(this.client, this.#o.commandTimeoutMs, command.what)
+    command.deadline = started + this.#o.commandTimeoutMs
+    return await this.#dispatch(command, decode)
+  }
+
+  #dispatch<T> (command: OutgoingCommand, decode: (reply: unknown) => T): Promise<T> {
+    this.#watchdog.watch(command)
+    try {
+      // It returns command.promise, which is what is awaited below.
+      this.client.sendCommand(command)
+    } catch (err) {
+      command.reject(err instanceof Error ? err : new Error(String(err)))
+    }
+    return command.promise.then((reply: unknown) => {
+      this.#watchdog.settled(command)
+      return decode(reply)
+    }, (err: unknown) => {
+      this.#watchdog.settled(command)
+      const next = command.deadline > performance.now() && this.client.status === 'ready' ? command.instead(err) : null
+      if (next === null) throw this.storeError(command.what, err)
+      next.deadline = command.deadline
+      return this.#dispatch(next, decode)
+    })
   }
 
   /** Checks Redis answers within connectTimeoutMs. After a failure nothing of an owned client keeps running. */

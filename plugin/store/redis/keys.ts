@@ -1,10 +1,11 @@
 /**
  * Every Redis key of one namespace, from one place. All keys start with
  * `{prefix}:`, so they share one hash tag and every script touches a single
- * Cluster slot. Lua scripts receive these names as KEYS (the loader reads
- * each script's `-- KEYS[i] <name>` header lines and passes `keys[name]`), and
- * build the per-queue and per-dedupe keys from the `q` and `dd` prefixes, so an
- * ioredis `keyPrefix` applies to every key alike.
+ * Cluster slot. A script is sent one key, the base `{prefix}:`, and builds
+ * the names it declares in its `-- KEYS[i] <name>` header lines from it (the
+ * loader prepends `local KEYS = {base .. 'ready', …}`, see scripts.ts), as it
+ * builds the per-queue and per-dedupe keys from the `q` and `dd` prefixes; so
+ * an ioredis `keyPrefix`, applied to the one key, applies to every key alike.
  *
  * Layout (Q = queue name, N = queue number in base 36):
  */
@@ -72,11 +73,21 @@ export function isKeyName (name: string): name is KeyName {
   return (names as string[]).includes(name)
 }
 
+/** `{prefix}:`, what every key of the namespace starts with. Scripts get it as their one key (see scripts.ts). */
+export function keyBase (prefix: string): string {
+  return `{${prefix}}:`
+}
+
+/** What follows the base in key `name`. */
+export function keySuffix (name: KeyName): string {
+  return name === 'q' || name === 'dd' ? `${name}:` : name
+}
+
 /** The keys of namespace `prefix`. */
 export function redisKeys (prefix: string): RedisKeys {
-  const base = `{${prefix}}:`
+  const base = keyBase(prefix)
   const keys = {} as RedisKeys
-  for (const name of names) keys[name] = name === 'q' || name === 'dd' ? `${base}${name}:` : `${base}${name}`
+  for (const name of names) keys[name] = base + keySuffix(name)
   return keys
 }
 

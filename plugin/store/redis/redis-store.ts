@@ -9,7 +9,7 @@ import {
   type Reply, type ReplyList,
 } from './codec'
 import { RedisConnection, type StoreLog } from './connection'
-import { redisKeys, type RedisKeys } from './keys'
+import { keyBase, redisKeys, type RedisKeys } from './keys'
 import { ScriptRunner, scripts, type ScriptName } from './scripts'
 
 export interface RedisStoreOptions {
@@ -78,6 +78,14 @@ function claimedTask (queue: string, record: string, attempt: number, token: str
   return claimed
 }
 
+function decodeClaim (reply: unknown): ClaimedTask | null {
+  const r = reply as ReplyList | null | false
+  if (r === null || r === false) return null
+  return claimedTask(String(r[0]), String(r[1]), Number(r[2]), String(r[3]), Number(r[4]), str(r[5]))
+}
+
+const asIs = (reply: unknown): unknown => reply
+
 /** Whole, bounded numbers for Lua (which would pass 1e20 or NaN on to Redis as text it refuses). */
 const whole = (n: number): number => Number.isFinite(n) ? Math.min(2_000_000_000, Math.max(0, Math.floor(n))) : (n > 0 ? 2_000_000_000 : 0)
 const page = (offset: number, limit: number): [number, number] => [whole(offset), whole(limit)]
@@ -106,7 +114,7 @@ export class RedisStore implements Store {
       commandTimeoutMs: positiveInt('commandTimeoutMs', options.commandTimeoutMs),
       log: options.log,
     })
-    this.#scripts = new ScriptRunner(this.#conn.client, this.keys)
+    this.#scripts = new ScriptRunner(this.#conn.client, keyBase(options.prefix))
   }
 
   /** The main client (owned or the user's); for tests and diagnostics. */
@@ -114,8 +122,13 @@ export class RedisStore implements Store {
     return this.#conn.client
   }
 
+  /** Runs script `name`, resolving with `decode(reply)`. Not async: the hot path adds no promise of its own. */
+  #send<T> (name: ScriptName, args: Array<string | number>, decode: (reply: unknown) => T): Promise<T> {
+    return this.#conn.send(this.#scripts.command(name, args), decode)
+  }
+
   async #run (name: ScriptName, args: Array<string | number>): Promise<unknown> {
-    return await this.#conn.call(name, async () => await this.#scripts.run(name, args))
+    return await this.#send(name, args, asIs)
   }
 
   async connect (): Promise<void> {
@@ -136,28 +149,32 @@ export class RedisStore implements Store {
     return await this.#closing
   }
 
-  async enqueue (task: NewTask): Promise<EnqueueResult> {
+  // enqueue, claim and complete are the hot path: not async (a rejection is returned, not thrown), one promise per call.
+
+  enqueue (task: NewTask): Promise<EnqueueResult> {
     // Newlines separate the fields of the stored record; the payload is last, so only these two matter.
-    if (task.name.includes('\n')) throw new FST_FIFO_INVALID_DEFINITION(task.name, 'a handler name must not contain a line break')
-    if (task.requestId?.includes('\n') === true) throw new FST_FIFO_INVALID_CALL_OPTION('requestId', `must not contain a line break, got ${JSON.stringify(task.requestId)}`)
+    if (task.name.includes('\n')) return Promise.reject(new FST_FIFO_INVALID_DEFINITION(task.name, 'a handler name must not contain a line break'))
+    if (task.requestId?.includes('\n') === true) return Promise.reject(new FST_FIFO_INVALID_CALL_OPTION('requestId', `must not contain a line break, got ${JSON.stringify(task.requestId)}`))
     const dedupeMs = Math.max(1, Math.floor(task.dedupeMs ?? DEFAULT_DEDUPE_MS))
-    const reply = await this.#run('enqueue', [task.queue, task.name, task.payload, task.requestId ?? '', task.dedupeId ?? '', dedupeMs]) as ReplyList
-    if (reply[0] === 1) return { id: String(reply[1]), queue: String(reply[2]), name: String(reply[3]), duplicate: true }
-    return { id: String(reply[1]), queue: task.queue, name: task.name, duplicate: false }
+    return this.#send('enqueue', [task.queue, task.name, task.payload, task.requestId ?? '', task.dedupeId ?? '', dedupeMs], (reply) => {
+      const r = reply as ReplyList
+      if (r[0] === 1) return { id: String(r[1]), queue: String(r[2]), name: String(r[3]), duplicate: true }
+      return { id: String(r[1]), queue: task.queue, name: task.name, duplicate: false }
+    })
   }
 
-  async claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
-    const r = await this.#run('claim', [owner, leaseMs]) as ReplyList | null | false
-    if (r === null || r === false) return null
-    return claimedTask(String(r[0]), String(r[1]), Number(r[2]), String(r[3]), Number(r[4]), str(r[5]))
+  claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
+    return this.#send('claim', [owner, leaseMs], decodeClaim)
   }
 
-  async complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult> {
-    const r = await this.#run('complete', [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0', taskId]) as ReplyList
-    if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
-    if (r[0] === 0) return { ok: true, next: null }
-    // r[3]/r[4] are set only when a retried call hands back a head it had already counted.
-    return { ok: true, next: claimedTask(lease.queue, String(r[1]), r[3] === undefined ? 1 : Number(r[3]), lease.token, Number(r[2]), str(r[4])) }
+  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult> {
+    return this.#send('complete', [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0', taskId], (reply): CompleteResult => {
+      const r = reply as ReplyList
+      if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
+      if (r[0] === 0) return { ok: true, next: null }
+      // r[3]/r[4] are set only when a retried call hands back a head it had already counted.
+      return { ok: true, next: claimedTask(lease.queue, String(r[1]), r[3] === undefined ? 1 : Number(r[3]), lease.token, Number(r[2]), str(r[4])) }
+    })
   }
 
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {

@@ -38,6 +38,14 @@ class Hist {
     return this.at(at, inst, { type: 'settle', id: `${queue}#${seq}`, queue, seq, attempt, op, result, outcome })
   }
 
+  claimed (inst: string, queue: string, seq: number, attempt: number, at: number): this {
+    return this.at(at, inst, { type: 'claimed', id: `${queue}#${seq}`, queue, seq, attempt })
+  }
+
+  renewed (inst: string, queues: string[], at: number): this {
+    return this.at(at, inst, { type: 'renewed', queues })
+  }
+
   proc (inst: string, action: 'kill' | 'stop' | 'cont' | 'term' | 'crash' | 'exit', at: number): this {
     return this.at(at, 'runner', { type: 'proc', inst, action })
   }
@@ -183,6 +191,45 @@ t.test('a freeze is not executing: runs that only coincide with a frozen holder 
   const r = h.check()
   t.ok(r.ok)
   t.equal(r.fencedOverlaps, 0)
+})
+
+t.test('a process frozen between its claim and its handler\'s start began before the freeze: a fenced holder, not a late start', async (t) => {
+  // A claims task 1 at 10 and freezes at 20 before the handler's first line; B takes over and runs
+  // tasks 1 and 2; A wakes at 3000, its handler starts, its timeout has passed, its failure is fenced.
+  const frozen = () => new Hist().enq('q', 1).enq('q', 2)
+    .claimed('A', 'q', 1, 1, 10).proc('A', 'stop', 20).proc('A', 'cont', 3000)
+    .claimed('B', 'q', 1, 2, 1590).run('B', 'q', 1, 2, 1600, 1700).settle('B', 'q', 1, 2, 1701, 'ok')
+    .claimed('B', 'q', 2, 1, 1701).run('B', 'q', 2, 1, 1702, 3500).settle('B', 'q', 2, 1, 3501, 'ok')
+  const h = frozen().run('A', 'q', 1, 1, 3001, 3003, 'aborted').abort('A', 'q', 1, 1, 3002, 'FST_FIFO_TIMEOUT').settle('A', 'q', 1, 1, 3004, 'fenced', 'fail')
+  const r = h.check()
+  t.ok(r.ok, JSON.stringify(r.violations))
+  t.equal(r.attemptAnomalies, 0, 'attempts grow in the order the runs began')
+  // The same start without the freeze: the worker claimed after B's takeover and started anyway.
+  const late = new Hist().enq('q', 1).enq('q', 2)
+    .claimed('B', 'q', 1, 2, 1590).run('B', 'q', 1, 2, 1600, 1700).settle('B', 'q', 1, 2, 1701, 'ok')
+    .claimed('B', 'q', 2, 1, 1701).run('B', 'q', 2, 1, 1702, 3500).settle('B', 'q', 2, 1, 3501, 'ok')
+    .renewed('B', ['q'], 2100).renewed('B', ['q'], 2500).renewed('B', ['q'], 2900).renewed('B', ['q'], 3300)
+    .claimed('A', 'q', 1, 1, 2990).run('A', 'q', 1, 1, 3001, 3003)
+  const r2 = late.check()
+  t.notOk(r2.ok)
+  t.ok(r2.orderViolations >= 1, 'task 1 started after task 2 began')
+  t.ok(r2.unfencedOverlaps >= 1, 'and ran beside it')
+})
+
+t.test('a holder whose lease had surely run out when the next holder began is fenced, evidence or not', async (t) => {
+  // A's last renewal reached it at 300; it froze at 400 and woke at 3000. With a 1000 ms lease its
+  // lease ended by 1300, so B (from 1400) held the queue; A's brief wake-up overlaps B's run.
+  const h = (bStart: number) => new Hist().enq('q', 1).enq('q', 2)
+    .claimed('A', 'q', 1, 1, 0).run('A', 'q', 1, 1, 1, 3002, 'aborted').renewed('A', ['q'], 300)
+    .proc('A', 'stop', 400).proc('A', 'cont', 3000).abort('A', 'q', 1, 1, 3001, 'FST_FIFO_TIMEOUT')
+    .at(3003, 'A', { type: 'settle', id: 'q#1', queue: 'q', seq: 1, attempt: 1, op: 'fail', result: 'error', error: 'FST_FIFO_REDIS_UNAVAILABLE' })
+    .claimed('B', 'q', 1, 2, bStart - 5).run('B', 'q', 1, 2, bStart, 3500).settle('B', 'q', 1, 2, 3501, 'ok')
+    .run('B', 'q', 2, 1, 3502, 3510)
+  const expired = h(1400).check()
+  t.ok(expired.ok, JSON.stringify(expired.violations))
+  t.equal(expired.fencedOverlaps, 1)
+  const valid = h(1200).check()
+  t.equal(valid.unfencedOverlaps, 1, 'B began while A\'s lease could still be valid')
 })
 
 t.test('two live holders running one queue at once is an unfenced overlap', async (t) => {

@@ -1,5 +1,5 @@
 import type { ChaosEvent } from './events'
-import { activeIntervals, buildHistory, firstOverlap, type History, type Instance, type Run, type Task } from './history'
+import { activeIntervals, buildHistory, firstOverlap, leaseValidUntil, type History, type Instance, type Run, type Task } from './history'
 
 /**
  * The history checker: a pure function of the event log and the store's final
@@ -22,8 +22,15 @@ import { activeIntervals, buildHistory, firstOverlap, type History, type Instanc
  *   (process-frozen stretches do not count as executing) where the earlier
  *   run's holder was not fenced: it shows no lease-lost evidence (its
  *   completion rejected, its signal aborted for a lost lease, its heartbeat
- *   reporting the lease gone) and no abort of any kind before the later run
- *   began (a timed-out run is aborted and failed before the retry starts).
+ *   reporting the lease gone), no abort of any kind before the later run
+ *   began (a timed-out run is aborted and failed before the retry starts),
+ *   and its lease cannot be shown to have run out: its last recorded renewal
+ *   came more than leaseMs before the later run began.
+ *
+ * A run begins at its start event, or at its claim when its process froze
+ * between the claim and the start: the worker committed to it while the lease
+ * was valid and the handler's first line ran only after the freeze, which is
+ * the frozen-holder case, not a late start.
  * - duplicate settlement: the store accepted two completions (or a completion
  *   and a dead-lettering) of one task.
  * - unsignalled fence (G2): the store rejected a run's completion but the
@@ -144,13 +151,14 @@ function settlingRun (task: Task, dead: boolean, fenced: (r: Run) => boolean): R
   for (const run of task.runs) {
     if (!maySettle(run, fenced)) continue
     if (!dead && run.outcome !== 'ok') continue
-    if (best === null || run.start > best.start) best = run
+    if (best === null || run.begin > best.begin) best = run
   }
   return best
 }
 
 export function checkHistory (events: readonly ChaosEvent[], final: FinalState, options: CheckOptions): Report {
   const graceUs = (options.graceMs ?? 2000) * 1000
+  const leaseUs = options.leaseMs * 1000
   const leaseLostReasons = new Set(options.leaseLostReasons ?? ['FST_FIFO_LEASE_LOST'])
   const history: History = buildHistory(events)
   const violations: Violation[] = []
@@ -203,7 +211,7 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
         violations.push({ kind: 'unsignalled-fence', queue: task.queue, id: task.id, detail: `${run.inst} attempt ${run.attempt}: completion rejected as fenced but the AbortSignal never fired` })
       }
     }
-    const byStart = [...task.runs].sort((a, b) => a.start - b.start)
+    const byStart = [...task.runs].sort((a, b) => a.begin - b.begin)
     for (let i = 1; i < byStart.length; i++) {
       if (byStart[i].attempt <= byStart[i - 1].attempt) {
         attemptAnomalies++
@@ -218,17 +226,17 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
   let orderViolations = 0
   const pairViolations = (queue: string, task: Task, next: Task): Violation | null => {
     if (next.runs.length === 0) return null
-    const nextStart = Math.min(...next.runs.map((r) => r.start))
-    const nextFirst = next.runs.find((r) => r.start === nextStart) as Run
+    const nextStart = Math.min(...next.runs.map((r) => r.begin))
+    const nextFirst = next.runs.find((r) => r.begin === nextStart) as Run
     if (task.runs.length === 0) {
       return pendingIds.has(task.id)
         ? { kind: 'order', queue, id: next.id, detail: `seq ${next.seq} started on ${nextFirst.inst} while seq ${task.seq} (${task.id}) was still pending and had never run` }
         : null
     }
     const settle = settling.get(task) ?? null
-    const late = task.runs.find((r) => r.start > nextStart)
+    const late = task.runs.find((r) => r.begin > nextStart)
     if (late !== undefined) {
-      return { kind: 'order', queue, id: next.id, detail: `seq ${task.seq} (${task.id}) started again on ${late.inst} (attempt ${late.attempt}) ${ms(late.start - nextStart)} ms after seq ${next.seq} started on ${nextFirst.inst}` }
+      return { kind: 'order', queue, id: next.id, detail: `seq ${task.seq} (${task.id}) started again on ${late.inst} (attempt ${late.attempt}) ${ms(late.begin - nextStart)} ms after seq ${next.seq} started on ${nextFirst.inst}` }
     }
     if (settle === null) {
       return deadIds.has(task.id) ? null : { kind: 'order', queue, id: next.id, detail: `seq ${next.seq} started on ${nextFirst.inst} but seq ${task.seq} (${task.id}) never settled` }
@@ -243,7 +251,7 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
     for (const task of tasks) {
       const acceptedAt = task.runs.flatMap((r) => r.settles.filter((s) => s.result === 'ok' && (s.op === 'complete' || s.outcome === 'dead')).map((s) => s.hr))
       if (acceptedAt.length === 0) continue
-      const after = task.runs.find((r) => r.start > Math.min(...acceptedAt))
+      const after = task.runs.find((r) => r.begin > Math.min(...acceptedAt))
       if (after !== undefined) {
         orderViolations++
         violations.push({ kind: 'rerun-after-settle', queue, id: task.id, detail: `seq ${task.seq} ran again on ${after.inst} (attempt ${after.attempt}) after the store accepted its settlement` })
@@ -266,22 +274,26 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
   // G2: no two runs of one queue execute at once unless the earlier holder was fenced.
   let unfencedOverlaps = 0; let fencedOverlaps = 0
   for (const [queue, tasks] of history.queues) {
-    const queueRuns = tasks.flatMap((t) => t.runs).sort((a, b) => a.start - b.start)
+    const queueRuns = tasks.flatMap((t) => t.runs).sort((a, b) => a.begin - b.begin)
     const active: Array<{ run: Run, pieces: Array<[number, number]> }> = []
     for (const run of queueRuns) {
       const pieces = activeIntervals(run, history.instances.get(run.inst))
       for (let j = active.length - 1; j >= 0; j--) {
-        if (active[j].run.effectiveEnd <= run.start) active.splice(j, 1)
+        if (active[j].run.effectiveEnd <= run.begin) active.splice(j, 1)
       }
       for (const earlier of active) {
         const at = firstOverlap(earlier.pieces, pieces)
         if (at === null) continue
         const a = earlier.run
-        if (fenced(a) || a.aborts.some((x) => x.hr <= run.start)) {
+        // The earlier holder is fenced when it shows lease-lost evidence, was aborted (timeout,
+        // shutdown) before the later run began, or its lease had necessarily run out by then:
+        // only its own replies renew it, and the last one came more than leaseMs earlier.
+        const validUntil = leaseValidUntil(history.instances.get(a.inst), a.queue, run.begin, leaseUs)
+        if (fenced(a) || a.aborts.some((x) => x.hr <= run.begin) || (validUntil !== null && run.begin > validUntil + 50_000)) {
           fencedOverlaps++
         } else {
           unfencedOverlaps++
-          violations.push({ kind: 'unfenced-overlap', queue, id: run.id, detail: `${run.inst} ran seq ${run.seq} attempt ${run.attempt} while ${a.inst} was still running seq ${a.seq} attempt ${a.attempt} unfenced (overlap from ${ms(at - run.start)} ms after its start)` })
+          violations.push({ kind: 'unfenced-overlap', queue, id: run.id, detail: `${run.inst} ran seq ${run.seq} attempt ${run.attempt} while ${a.inst} was still running seq ${a.seq} attempt ${a.attempt} unfenced (overlap from ${ms(at - run.begin)} ms after it began)` })
         }
       }
       active.push({ run, pieces })
@@ -325,7 +337,7 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
     // of the queue (its running head finished or was aborted), since close() waits for it.
     const interrupted = new Map<string, number>()
     for (const r of runsByInst.get(f.inst) ?? []) {
-      if (r.start <= f.hr && (r.end === null || r.end > f.hr)) {
+      if (r.begin <= f.hr && (r.end === null || r.end > f.hr)) {
         interrupted.set(r.queue, kind === 'takeover' ? f.hr : Math.max(f.hr, Math.min(r.effectiveEnd, ...r.aborts.map((a) => a.hr))))
       }
     }

@@ -57,6 +57,15 @@ export interface SettleEvent extends RunRef {
   outcome?: string
   error?: string
 }
+/**
+ * The store handed this instance a head with a lease (a claim, or a completion
+ * returning the next head), recorded when the reply arrived (store observer).
+ * The worker decides to run the head after this; a run whose process froze
+ * between this and its start event began before the freeze.
+ */
+export interface ClaimedEvent extends RunRef { type: 'claimed' }
+/** A heartbeat reply renewed this instance's leases on `queues` (store observer). */
+export interface RenewedEvent { type: 'renewed', queues: string[] }
 /** The heartbeat said this instance lost its lease on `queue` (recorded by the store observer). */
 export interface LeaseLostEvent { type: 'lease-lost', queue: string }
 /** Process lifecycle, written by the runner (spawn/kill/stop/cont/term/exit/crash) or the instance (ready). */
@@ -70,7 +79,7 @@ export interface ProcEvent {
 /** Faults done to Redis, written by the runner. */
 export interface RedisEvent { type: 'redis', action: 'kill' | 'stop' | 'start' | 'client-kill' }
 
-export type EventBody = EnqueueEvent | StartEvent | EndEvent | AbortEvent | SettleEvent | LeaseLostEvent | ProcEvent | RedisEvent
+export type EventBody = EnqueueEvent | StartEvent | EndEvent | AbortEvent | SettleEvent | ClaimedEvent | RenewedEvent | LeaseLostEvent | ProcEvent | RedisEvent
 export type ChaosEvent = EventBody & Stamp
 
 /** Machine-wide monotonic time in microseconds (see the note at the top). */

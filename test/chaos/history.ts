@@ -15,6 +15,14 @@ export interface Run {
   seq: number
   attempt: number
   start: number
+  /** When the store handed this head to the instance (store observer), if recorded. */
+  claimedAt: number | null
+  /**
+   * When the run began: its start, or its claim when the process froze between
+   * the claim and the start (the worker had committed to the run before the
+   * freeze; the handler's first line only ran after it).
+   */
+  begin: number
   /** hr of the handler's end event, null when it never ended (its process died, or it is still running). */
   end: number | null
   outcome: EndEvent['outcome'] | null
@@ -44,6 +52,8 @@ export interface Instance {
   /** Graceful shutdown requested (SIGTERM / app.close()). */
   termHr: number | null
   leaseLost: Array<{ hr: number, queue: string }>
+  /** Replies that renewed (or granted) this instance's lease on a queue, in time order. */
+  renewals: Array<{ hr: number, queue: string }>
 }
 
 export interface History {
@@ -63,7 +73,7 @@ export interface History {
 function instance (map: Map<string, Instance>, inst: string): Instance {
   let found = map.get(inst)
   if (found === undefined) {
-    found = { inst, deathHr: null, deathBy: null, stops: [], termHr: null, leaseLost: [] }
+    found = { inst, deathHr: null, deathBy: null, stops: [], termHr: null, leaseLost: [], renewals: [] }
     map.set(inst, found)
   }
   return found
@@ -88,6 +98,7 @@ export function buildHistory (events: readonly ChaosEvent[]): History {
   }
   const runKey = (inst: string, id: string, attempt: number): string => `${inst}\u0000${id}\u0000${attempt}`
   const pendingStops = new Map<string, number>()
+  const claims = new Map<string, number>()
 
   for (const e of sorted) {
     switch (e.type) {
@@ -100,10 +111,20 @@ export function buildHistory (events: readonly ChaosEvent[]): History {
           rejectedEnqueues++
         }
         break
+      case 'claimed':
+        claims.set(runKey(e.src, e.id, e.attempt), e.hr)
+        instance(instances, e.src).renewals.push({ hr: e.hr, queue: e.queue })
+        break
+      case 'renewed': {
+        const inst = instance(instances, e.src)
+        for (const queue of e.queues) inst.renewals.push({ hr: e.hr, queue })
+        break
+      }
       case 'start': {
         const key = runKey(e.src, e.id, e.attempt)
         if (openRuns.has(key)) repeatedRunKeys++
-        const run: Run = { inst: e.src, id: e.id, queue: e.queue, seq: e.seq, attempt: e.attempt, start: e.hr, end: null, outcome: null, aborts: [], settles: [], effectiveEnd: Infinity }
+        const claimedAt = claims.get(key) ?? null
+        const run: Run = { inst: e.src, id: e.id, queue: e.queue, seq: e.seq, attempt: e.attempt, start: e.hr, claimedAt, begin: e.hr, end: null, outcome: null, aborts: [], settles: [], effectiveEnd: Infinity }
         openRuns.set(key, run)
         task(e.id, e.queue, e.seq).runs.push(run)
         instance(instances, e.src)
@@ -165,8 +186,11 @@ export function buildHistory (events: readonly ChaosEvent[]): History {
 
   for (const t of tasks.values()) {
     for (const run of t.runs) {
-      const death = instances.get(run.inst)?.deathHr ?? null
+      const inst = instances.get(run.inst)
+      const death = inst?.deathHr ?? null
       run.effectiveEnd = run.end ?? (death !== null && death >= run.start ? death : Infinity)
+      const claimedAt = run.claimedAt
+      if (claimedAt !== null && (inst?.stops ?? []).some(([from]) => from >= claimedAt && from <= run.start)) run.begin = claimedAt
     }
   }
 
@@ -180,7 +204,7 @@ export function buildHistory (events: readonly ChaosEvent[]): History {
     const k = `${t.queue}\u0000${t.seq}`
     bySeq.set(k, [...(bySeq.get(k) ?? []), t.id])
   }
-  const firstStart = (t: Task): number => t.runs.length === 0 ? Infinity : Math.min(...t.runs.map((r) => r.start))
+  const firstStart = (t: Task): number => t.runs.length === 0 ? Infinity : Math.min(...t.runs.map((r) => r.begin))
   for (const list of queues.values()) {
     list.sort((a, b) => a.seq - b.seq || firstStart(a) - firstStart(b) || (a.id < b.id ? -1 : 1))
   }
@@ -196,11 +220,11 @@ export function buildHistory (events: readonly ChaosEvent[]): History {
 }
 
 /**
- * The stretches of time a run's handler could actually execute: from its
- * start to its effective end, minus the times its process was frozen.
+ * The stretches of time a run could actually execute: from its begin to its
+ * effective end, minus the times its process was frozen.
  */
 export function activeIntervals (run: Run, inst: Instance | undefined): Array<[number, number]> {
-  let pieces: Array<[number, number]> = [[run.start, run.effectiveEnd]]
+  let pieces: Array<[number, number]> = [[run.begin, run.effectiveEnd]]
   for (const [from, to] of inst?.stops ?? []) {
     const next: Array<[number, number]> = []
     for (const [a, b] of pieces) {
@@ -226,4 +250,19 @@ export function firstOverlap (a: Array<[number, number]>, b: Array<[number, numb
     }
   }
   return best
+}
+
+/**
+ * The latest moment `inst`'s lease on `queue` can have been valid, judged at
+ * time `t`: a lease lasts leaseMs from the store's clock when it was granted
+ * or renewed, and every grant or renewal reached the instance no later than
+ * the reply it logged. null when no renewal was recorded before t.
+ */
+export function leaseValidUntil (inst: Instance | undefined, queue: string, t: number, leaseUs: number): number | null {
+  let last: number | null = null
+  for (const r of inst?.renewals ?? []) {
+    if (r.hr > t) break
+    if (r.queue === queue) last = r.hr
+  }
+  return last === null ? null : last + leaseUs
 }

@@ -29,7 +29,10 @@ export function observeStore (store: Store, log: { write: (body: EventBody) => v
   const heads = new Map<string, Head>()
   const key = (queue: string, token: string): string => `${queue}\u0000${token}`
   const remember = (task: ClaimedTask | null): void => {
-    if (task !== null) heads.set(key(task.queue, task.token), { id: task.id, seq: seqOf(task), attempt: task.attempt })
+    if (task === null) return
+    const head = { id: task.id, seq: seqOf(task), attempt: task.attempt }
+    heads.set(key(task.queue, task.token), head)
+    log.write({ type: 'claimed', id: head.id, queue: task.queue, seq: head.seq, attempt: head.attempt })
   }
 
   const claim = store.claim.bind(store)
@@ -79,6 +82,8 @@ export function observeStore (store: Store, log: { write: (body: EventBody) => v
   store.heartbeat = async (instance, held, leaseMs) => {
     const lost = await heartbeat(instance, held, leaseMs)
     for (const queue of lost) log.write({ type: 'lease-lost', queue })
+    const renewed = held.map((l) => l.queue).filter((q) => !lost.includes(q))
+    if (renewed.length > 0) log.write({ type: 'renewed', queues: renewed })
     return lost
   }
 }

@@ -406,6 +406,7 @@ export function detailLine (r: Report): string {
     `phantoms=${r.phantoms} phantom_order_anomalies=${r.phantomOrderAnomalies} duplicate_enqueues=${r.duplicateEnqueues} duplicate_settlements=${r.duplicateSettlements} ` +
     `unsignalled_fences=${r.unsignalledFences} fenced_overlaps=${r.fencedOverlaps} crashes=${r.crashes} ` +
     `attempt_anomalies=${r.attemptAnomalies} runs=${r.runs} runs_per_task=${hist} takeovers=${r.takeoversMs.length} ` +
-    `takeovers_missing=${r.takeoversMissing} max_takeover_ms=${Math.round(r.maxTakeoverMs)} ` +
+    `takeovers_missing=${r.takeoversMissing} p50_takeover_ms=${Math.round(percentile(r.takeoversMs, 0.5))} ` +
+    `p90_takeover_ms=${Math.round(percentile(r.takeoversMs, 0.9))} max_takeover_ms=${Math.round(r.maxTakeoverMs)} ` +
     `p99_handover_ms=${Math.round(percentile(r.handoversMs, 0.99))} faults=${faults}`
 }

@@ -216,6 +216,44 @@ t.test('RedisStore', async (t) => {
     t.match(await store.getQueue('pr'), { state: 'paused', depth: 1 })
   })
 
+  t.test("the lease's `1` flag: complete skips rewriting the next head's attempt count only when it already reads 1", async (t) => {
+    const store = await open(t)
+    const keys = store.keys
+    const flagsOf = async (queue: string): Promise<string | undefined> => (await admin.hget(keys.lease, queue))?.split(':')[3]
+    for (let i = 0; i < 5; i++) await store.enqueue({ queue: 'h', name: 'job', payload: `[${i}]` })
+    // [0] fails once, then succeeds on attempt 2: the next head must read attempt 1 with no last error.
+    let c = await store.claim('w', 5000)
+    t.equal(await flagsOf('h'), '1', 'a first attempt with no last error is marked')
+    await store.fail({ queue: 'h', token: c!.token }, { error: 'boom', maxAttempts: 3, delayMs: 0, onExhausted: 'halt' })
+    await store.sweep([])
+    c = await store.claim('w', 5000)
+    t.match(c, { payload: '[0]', attempt: 2, lastError: 'boom' })
+    t.equal(await flagsOf('h'), '', 'a retried head is not marked')
+    let r = await store.complete({ queue: 'h', token: c!.token }, c!.id, 'w', 5000, true)
+    t.match(r, { ok: true, next: { payload: '[1]', attempt: 1 } })
+    t.notOk(r.ok && r.next?.lastError !== undefined, 'no last error carried over')
+    t.equal(await admin.hget(keys.heads, 'h'), '1', 'complete wrote the next head\'s count')
+    t.equal(await flagsOf('h'), '1')
+    t.match(await store.getQueue('h'), { head: { attempts: 1, lastError: null } })
+    // Marked: the count is left as it is (it already reads 1).
+    r = await store.complete({ queue: 'h', token: c!.token }, r.ok ? r.next!.id : '', 'w', 5000, true)
+    t.match(r, { ok: true, next: { payload: '[2]', attempt: 1 } })
+    t.equal(await admin.hget(keys.heads, 'h'), '1')
+    // pause + resume while held drop the mark (safe): complete writes the count again.
+    await store.pause('h')
+    await store.resume('h')
+    t.equal(await flagsOf('h'), '')
+    await admin.hset(keys.heads, 'h', '1')
+    r = await store.complete({ queue: 'h', token: c!.token }, r.ok ? r.next!.id : '', 'w', 5000, true)
+    t.match(r, { ok: true, next: { payload: '[3]', attempt: 1 } })
+    t.equal(await flagsOf('h'), '1')
+    // A later claim after a lost lease counts the attempt as ever.
+    await store.release({ queue: 'h', token: c!.token }, true)
+    c = await store.claim('w', 5000)
+    t.match(c, { payload: '[3]', attempt: 2 })
+    t.equal(await flagsOf('h'), '', 'a second attempt is not marked')
+  })
+
   t.test('a running queue is listed by its current head, though complete does not rewrite its score', async (t) => {
     for (const stop of ['read while running', 'fail', 'release', 'park', 'complete'] as const) {
       const store = await open(t)

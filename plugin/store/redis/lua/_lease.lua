@@ -1,7 +1,12 @@
 -- Include: leases. One {p}:lease field per held queue:
 --   <token>:<queue number>:<expiresAt ms>:<flags>:<owner>
 -- flags is 'p' when the queue was paused while held (so complete need not ask
--- {p}:paused), '' otherwise. Everything the hot path needs is in one HGET.
+-- {p}:paused); '1' when the queue's {p}:heads field is exactly `1` (attempt 1,
+-- no last error), so complete, handing over to the next head, need not write
+-- it again (one call less per kept task); '' otherwise. Only claim and
+-- complete, which write {p}:heads themselves, set '1'; every other writer
+-- writes 'p' or '', which is always safe (complete then writes {p}:heads).
+-- Everything the hot path needs is in one HGET.
 -- A lease is valid while its field holds the caller's token and has not expired;
 -- otherwise its holder is fenced.
 

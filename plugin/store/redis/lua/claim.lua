@@ -29,10 +29,11 @@ for _ = 1, 100 do
   if rec and rcall('HEXISTS', KEYS[4], queue) == 0 then
     local token = rcall('INCR', KEYS[5])
     local expiresAt = nowMs() + tonumber(ARGV[2])
-    rcall('HSET', KEYS[4], queue, leaseValue(token, num, expiresAt, '', ARGV[1]))
     local attempts, lastError = headState(rcall('HGET', KEYS[6], queue))
     attempts = attempts + 1
     rcall('HSET', KEYS[6], queue, headValue(attempts, lastError))
+    local flags = (attempts == 1 and not lastError) and '1' or ''
+    rcall('HSET', KEYS[4], queue, leaseValue(token, num, expiresAt, flags, ARGV[1]))
     return {queue, rec, attempts, token, expiresAt, lastError}
   end
 end

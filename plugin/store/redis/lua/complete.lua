@@ -5,10 +5,11 @@
 -- released and the queue goes to the back of the ready list (fairness) when it
 -- still has tasks and is not paused, or is forgotten when it is empty.
 --
--- The kept path is 8 Redis calls: each call costs a script ~2 µs beyond its
+-- The kept path is 7 Redis calls: each call costs a script ~2 µs beyond its
 -- own work, which is most of a script's time. So the paused flag and expiry
--- live in the lease field, and a running queue's listing score is refreshed by
--- its readers (_refresh.lua), not here.
+-- live in the lease field, the `1` flag there says the next head's attempt
+-- count is already written (see _lease.lua), and a running queue's listing
+-- score is refreshed by its readers (_refresh.lua), not here.
 --
 -- KEYS[1] lease    HASH queue → token:number:expiresAt:flags:owner
 -- KEYS[2] q        prefix of the queue lists
@@ -77,8 +78,8 @@ rcall('HINCRBY', KEYS[7], 'c' .. math.floor(now / 10000), 1)
 local nextRec = rcall('LINDEX', listKey, 0)
 if nextRec and keep and not paused then
   local expiresAt = now + tonumber(ARGV[4])
-  rcall('HSET', KEYS[1], queue, leaseValue(token, num, expiresAt, flags, ARGV[3]))
-  rcall('HSET', KEYS[3], queue, 1)
+  rcall('HSET', KEYS[1], queue, leaseValue(token, num, expiresAt, '1', ARGV[3]))
+  if flags ~= '1' then rcall('HSET', KEYS[3], queue, 1) end
   return {1, nextRec, expiresAt}
 end
 

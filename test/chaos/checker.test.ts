@@ -204,6 +204,9 @@ t.test('a process frozen between its claim and its handler\'s start began before
   const r = h.check()
   t.ok(r.ok, JSON.stringify(r.violations))
   t.equal(r.attemptAnomalies, 0, 'attempts grow in the order the runs began')
+  // The stop is logged just before the signal lands, so the claim can be logged a moment after it.
+  const signalLag = frozen().claimed('A', 'q', 1, 1, 20.2).run('A', 'q', 1, 1, 3001, 3003, 'aborted').abort('A', 'q', 1, 1, 3002, 'FST_FIFO_TIMEOUT').settle('A', 'q', 1, 1, 3004, 'fenced', 'fail')
+  t.ok(signalLag.check().ok, JSON.stringify(signalLag.check().violations))
   // The same start without the freeze: the worker claimed after B's takeover and started anyway.
   const late = new Hist().enq('q', 1).enq('q', 2)
     .claimed('B', 'q', 1, 2, 1590).run('B', 'q', 1, 2, 1600, 1700).settle('B', 'q', 1, 2, 1701, 'ok')

@@ -190,7 +190,9 @@ export function buildHistory (events: readonly ChaosEvent[]): History {
       const death = inst?.deathHr ?? null
       run.effectiveEnd = run.end ?? (death !== null && death >= run.start ? death : Infinity)
       const claimedAt = run.claimedAt
-      if (claimedAt !== null && (inst?.stops ?? []).some(([from]) => from >= claimedAt && from <= run.start)) run.begin = claimedAt
+      // Frozen at some moment between the claim and the start. The runner logs a stop just
+      // before it signals, so a freeze can take hold a little after its logged time.
+      if (claimedAt !== null && (inst?.stops ?? []).some(([from, to]) => from <= run.start && to >= claimedAt)) run.begin = claimedAt
     }
   }
 

@@ -99,6 +99,8 @@ export interface Report {
   /** Tasks whose successive runs did not see strictly growing attempt numbers. */
   attemptAnomalies: number
   takeoversMs: number[]
+  /** Takeovers after a fault with no other fault (any instance, Redis) within 2 × leaseMs after it: the G6 bound's own case. */
+  isolatedTakeoversMs: number[]
   /** Kill/stop faults whose interrupted queue never started again on another instance. */
   takeoversMissing: number
   p99TakeoverMs: number
@@ -301,7 +303,9 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
   }
 
   // Takeover after kill -9 / a freeze past the lease; handover after a graceful shutdown.
-  const takeoversMs: number[] = []; const handoversMs: number[] = []; let takeoversMissing = 0
+  const takeoversMs: number[] = []; const handoversMs: number[] = []; const isolatedTakeoversMs: number[] = []; let takeoversMissing = 0
+  const faultTimes = history.faults.filter((f) => f.type === 'redis' || f.action === 'kill' || f.action === 'stop' || f.action === 'term').map((f) => f.hr)
+  const isolated = (hr: number): boolean => !faultTimes.some((t) => t > hr && t <= hr + 2 * leaseUs)
   const faultCounts: Record<string, number> = {}
   const runsByInst = new Map<string, Run[]>()
   for (const task of history.tasks.values()) {
@@ -351,6 +355,7 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
         continue
       }
       ;(kind === 'takeover' ? takeoversMs : handoversMs).push(ms(first - from))
+      if (kind === 'takeover' && isolated(f.hr)) isolatedTakeoversMs.push(ms(first - from))
     }
   }
   const crashes = violations.filter((v) => v.kind === 'crash').length
@@ -382,6 +387,7 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
     runsHistogram,
     attemptAnomalies,
     takeoversMs,
+    isolatedTakeoversMs,
     takeoversMissing,
     p99TakeoverMs: percentile(takeoversMs, 0.99),
     maxTakeoverMs: takeoversMs.length === 0 ? 0 : Math.max(...takeoversMs),
@@ -408,5 +414,7 @@ export function detailLine (r: Report): string {
     `attempt_anomalies=${r.attemptAnomalies} runs=${r.runs} runs_per_task=${hist} takeovers=${r.takeoversMs.length} ` +
     `takeovers_missing=${r.takeoversMissing} p50_takeover_ms=${Math.round(percentile(r.takeoversMs, 0.5))} ` +
     `p90_takeover_ms=${Math.round(percentile(r.takeoversMs, 0.9))} max_takeover_ms=${Math.round(r.maxTakeoverMs)} ` +
+    `isolated_takeovers=${r.isolatedTakeoversMs.length} isolated_p99_takeover_ms=${Math.round(percentile(r.isolatedTakeoversMs, 0.99))} ` +
+    `isolated_max_takeover_ms=${Math.round(r.isolatedTakeoversMs.length === 0 ? 0 : Math.max(...r.isolatedTakeoversMs))} ` +
     `p99_handover_ms=${Math.round(percentile(r.handoversMs, 0.99))} faults=${faults}`
 }

@@ -89,7 +89,7 @@ export class RedisConnection {
   /** The last connection error seen, redacted: said when a wait for the connection gives up. */
   #lastError: string | null = null
   /** Rejects calls in flight that Redis did not answer within commandTimeoutMs. */
-  readonly #watchdog = new Watchdog<Watched>((call) => {
+  readonly #watchdog = new Watchdog((call) => {
     call.reject(this.unavailable(call.what, `no reply from Redis within ${this.#o.commandTimeoutMs} ms`))
   })
 

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command, type Cluster, type Redis } from 'ioredis'
 import type { OutgoingCommand } from './connection'
+import type { Watched } from './watchdog'
 import { isKeyName, keySuffix, type KeyName } from './keys'
 
 // The build copies lua/ next to the compiled JS, so this path works from both.
@@ -110,6 +111,8 @@ const bulk = (text: string): string => `$${Buffer.byteLength(text)}\r\n${text}\r
 class ScriptCommand extends Command implements OutgoingCommand {
   readonly what: ScriptName
   deadline = 0
+  watchPrev: Watched | null = null
+  watchNext: Watched | null = null
   readonly #bound: BoundScript
 
   constructor (bound: BoundScript, args: Array<string | number>, withBody: boolean) {

@@ -20,8 +20,9 @@ export interface Row {
 
 export interface Config {
   quick: boolean
+  /** Rounds of serial-drain and enqueue-seq. */
   rounds: number
-  /** Fewer rounds for the slow multi-process scenarios. */
+  /** Rounds of the other scenarios (fewer in quick mode, where process start-up dominates). */
   heavyRounds: number
   serialTasks: number
   enqueueSeqCalls: number

@@ -38,7 +38,7 @@ export async function serialDrain (bench: Bench): Promise<void> {
 export async function enqueue (bench: Bench, concurrent: boolean): Promise<void> {
   const scenario = concurrent ? 'enqueue-concurrent' : 'enqueue-seq'
   const calls = concurrent ? bench.cfg.enqueueConcurrentCalls : bench.cfg.enqueueSeqCalls
-  await bench.interleave(scenario, bench.cfg.rounds, async (system, round) => {
+  await bench.interleave(scenario, concurrent ? bench.cfg.heavyRounds : bench.cfg.rounds, async (system, round) => {
     if (system === bench.systems[round % bench.systems.length]) await measureLimits(bench)
     const ns = await bench.fresh()
     const child = await Child.start({ role: 'enqueue', system, url: bench.redis.url, ns, calls, inFlight: concurrent ? 100 : 1, warmup: bench.cfg.warmupTasks, keys: 100 })
@@ -60,7 +60,7 @@ export async function enqueue (bench: Bench, concurrent: boolean): Promise<void>
 /** pickup-latency: an idle worker; enqueue one task, time until its handler starts. */
 export async function pickupLatency (bench: Bench): Promise<void> {
   const scenario = 'pickup-latency'
-  await bench.interleave(scenario, bench.cfg.rounds, async (system, round) => {
+  await bench.interleave(scenario, bench.cfg.heavyRounds, async (system, round) => {
     if (system === bench.systems[round % bench.systems.length]) await measureIdleRoundTrip(bench, bench.cfg.pickupSamples)
     const ns = await bench.fresh()
     const child = await Child.start({ role: 'pickup', system, url: bench.redis.url, ns, samples: bench.cfg.pickupSamples, warmup: 20 })

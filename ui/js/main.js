@@ -207,6 +207,7 @@ async function boot () {
     showProblem(err)
   }
   fill($('#meta-store'), config.storeKind ?? '?')
+  $('#banner-memory').hidden = config.storeKind !== 'memory'
   fill($('#meta-instance'), config.instanceId ?? '?')
   fill($('#meta-version'), config.version ? `v${config.version}` : '')
   if (config.readOnly) {

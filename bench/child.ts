@@ -157,18 +157,6 @@ async function prefill (system: Job['system'], url: string, ns: string, keyCount
   }
 }
 
-async function fill (job: Extract<Job, { role: 'fill' }>): Promise<Running> {
-  return {
-    async run () {
-      const t0 = now()
-      await prefill(job.system, job.url, job.ns, job.keyCount, job.perKey, job.shape, job.bullmqShared)
-      return { role: 'fill', tasks: job.keyCount * job.perKey, ns: now() - t0 }
-    },
-    async finish () { return null },
-    async close () {},
-  }
-}
-
 async function worker (job: Extract<Job, { role: 'worker' }>): Promise<Running> {
   if (job.fill !== null) await prefill(job.system, job.url, job.ns, job.keyCount, job.fill.perKey, job.fill.shape, job.bullmqShared)
   const records: TaskRecords = { key: [], seq: [], start: [], end: [] }
@@ -284,7 +272,6 @@ async function main (job: Job): Promise<void> {
     case 'drain': running = await drain(job); break
     case 'enqueue': running = await enqueue(job); break
     case 'pickup': running = await pickup(job); break
-    case 'fill': running = await fill(job); break
     case 'worker': running = await worker(job); break
     case 'memory': running = await memory(job); break
     case 'http': running = await http(job); break

@@ -5,7 +5,6 @@ export type Job =
   | { role: 'drain', system: SystemName, url: string, ns: string, tasks: number, warmup: number }
   | { role: 'enqueue', system: SystemName, url: string, ns: string, calls: number, inFlight: number, warmup: number, keys: number }
   | { role: 'pickup', system: SystemName, url: string, ns: string, samples: number, warmup: number }
-  | { role: 'fill', system: SystemName, url: string, ns: string, keyCount: number, perKey: number, shape: Shape, bullmqShared: boolean }
   // `fill`: worker 0 pre-fills keyCount × perKey tasks in this shape before it reports ready.
   | { role: 'worker', system: SystemName, url: string, ns: string, slots: number, keyCount: number, processes: number, index: number, bullmqShared: boolean, fill: { perKey: number, shape: Shape } | null }
   | { role: 'memory', system: SystemName, url: string, ns: string, tasks: number }
@@ -29,7 +28,6 @@ export type ChildResult =
   | { role: 'drain', tasks: number, ns: number, cpu: CpuUse, violations: number, warmup: number }
   | { role: 'enqueue', calls: number, ns: number, cpu: CpuUse }
   | { role: 'pickup', latenciesMs: number[], cpu: CpuUse }
-  | { role: 'fill', tasks: number, ns: number }
   | { role: 'worker', records: TaskRecords, cpu: CpuUse }
   | { role: 'memory', tasks: number }
   | { role: 'http' }

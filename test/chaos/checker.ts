@@ -99,7 +99,7 @@ export interface Report {
   /** Tasks whose successive runs did not see strictly growing attempt numbers. */
   attemptAnomalies: number
   takeoversMs: number[]
-  /** Takeovers after a fault with no other fault (any instance, Redis) within 2 × leaseMs after it: the G6 bound's own case. */
+  /** Takeovers after a fault with no other fault (any instance, Redis) from 3 × leaseMs before to 2 × leaseMs after it: the G6 bound's own case. */
   isolatedTakeoversMs: number[]
   /** Kill/stop faults whose interrupted queue never started again on another instance. */
   takeoversMissing: number
@@ -304,8 +304,9 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
 
   // Takeover after kill -9 / a freeze past the lease; handover after a graceful shutdown.
   const takeoversMs: number[] = []; const handoversMs: number[] = []; const isolatedTakeoversMs: number[] = []; let takeoversMissing = 0
+  // Isolated: no other fault from 3 × leaseMs before (a freeze lasts up to about that long) to 2 × leaseMs after.
   const faultTimes = history.faults.filter((f) => f.type === 'redis' || f.action === 'kill' || f.action === 'stop' || f.action === 'term').map((f) => f.hr)
-  const isolated = (hr: number): boolean => !faultTimes.some((t) => t > hr && t <= hr + 2 * leaseUs)
+  const isolated = (hr: number): boolean => !faultTimes.some((t) => t !== hr && t >= hr - 3 * leaseUs && t <= hr + 2 * leaseUs)
   const faultCounts: Record<string, number> = {}
   const runsByInst = new Map<string, Run[]>()
   for (const task of history.tasks.values()) {

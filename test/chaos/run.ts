@@ -11,7 +11,8 @@ import { finalState } from './final-state'
 import { Producers } from './producer'
 
 /**
- * `npm run chaos -- --seconds 60 --instances 3 --queues 40 [--seed N] [--fsync everysec|always]`
+ * `npm run chaos -- --seconds 60 --instances 3 --queues 40 [--seed N] [--fsync everysec|always]
+ *   [--rate 80] [--hot-share 0.08] [--gap-ms 900,1800] [--lease-ms 1500] [--drain-seconds 90] [--out dir]`
  *
  * Starts its own redis-server with AOF on, K instances of app.ts, and producers
  * enqueueing into Q queues (one hot queue, the rest per-key queues); injects
@@ -76,6 +77,13 @@ export function parseArgs (argv: string[]): ChaosOptions {
       case '--lease-ms': o.leaseMs = Math.round(num()); break
       case '--sweep-ms': o.sweepMs = Math.round(num()); break
       case '--drain-seconds': o.drainSeconds = num(); break
+      case '--gap-ms': {
+        const [min, max] = String(value).split(',').map(Number)
+        if (!(min > 0 && max >= min)) throw new Error(`--gap-ms is min,max in ms, got ${value}`)
+        o.gapMs = [min, max]
+        i++
+        break
+      }
       case '--fsync':
         if (value !== 'everysec' && value !== 'always') throw new Error(`--fsync is everysec or always, got ${value}`)
         o.fsync = value

@@ -2,5 +2,5 @@
 
 module.exports = require('neostandard')({
   ts: true,
-  ignores: ['dist/**', 'node_modules/**', '.tap/**', 'test/artifacts/**', 'coverage/**'],
+  ignores: ['dist/**', 'node_modules/**', '.tap/**', 'test/artifacts/**', 'coverage/**', 'bench/tmp/**'],
 })

@@ -90,8 +90,14 @@ export async function startRedis (opts: RedisServerOptions = {}): Promise<TestRe
     },
     async start () {
       if (proc !== null && proc.exitCode === null && proc.signalCode === null) return
-      proc = spawn('redis-server', args, { stdio: 'ignore' })
-      proc.on('error', () => {})
+      const child = spawn('redis-server', args, { stdio: 'ignore' })
+      proc = child
+      child.on('error', () => {})
+      // A test process that exits without cleanup (a failed assertion, a tap
+      // timeout) must not leave its redis-server running.
+      const reap = (): void => { child.kill('SIGKILL') }
+      process.once('exit', reap)
+      child.once('exit', () => process.removeListener('exit', reap))
       await waitForPing(port, 10_000)
     },
     async stop () {

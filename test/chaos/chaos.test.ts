@@ -12,7 +12,7 @@ import type { Report } from './checker'
  * that throw or hang; then the history checker. The seed changes per run
  * (printed on failure with the logs kept); CHAOS_SEED pins it.
  */
-const seconds = Number(process.env.CHAOS_SECONDS ?? 40)
+const seconds = Number(process.env.CHAOS_SECONDS ?? 50)
 const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 1e9))
 
 t.test(`chaos: ${seconds} s, seed ${seed}`, async (t) => {

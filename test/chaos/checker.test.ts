@@ -235,6 +235,27 @@ t.test('a holder whose lease had surely run out when the next holder began is fe
   t.equal(valid.unfencedOverlaps, 1, 'B began while A\'s lease could still be valid')
 })
 
+t.test('a task dead-lettered without a run (its attempts spent by lost runs) is settled then; its frozen last run is fenced', async (t) => {
+  // A runs task 1 (attempt 5 = the last), freezes; B claims attempt 6, which exceeds attempts, so it
+  // dead-letters the task without running it and starts task 2. A wakes and is fenced.
+  const h = new Hist().enq('q', 1).enq('q', 2)
+    .claimed('A', 'q', 1, 5, 0).run('A', 'q', 1, 5, 1, 3010).renewed('A', ['q'], 300).proc('A', 'stop', 400).proc('A', 'cont', 3000)
+    .at(3011, 'A', { type: 'settle', id: 'q#1', queue: 'q', seq: 1, attempt: 5, op: 'complete', result: 'error', error: 'FST_FIFO_REDIS_UNAVAILABLE' })
+    .abort('A', 'q', 1, 5, 3012, 'FST_FIFO_LEASE_LOST').settle('A', 'q', 1, 5, 3013, 'fenced')
+    .claimed('B', 'q', 1, 6, 1950).settle('B', 'q', 1, 6, 1951, 'ok', 'fail', 'dead')
+    .claimed('B', 'q', 2, 1, 1952).run('B', 'q', 2, 1, 1953, 3500).renewed('B', ['q'], 2300).renewed('B', ['q'], 2800).renewed('B', ['q'], 3300)
+  h.final.dead.push({ id: 'q#1', queue: 'q', reason: 'attempts spent' })
+  const r = h.check()
+  t.ok(r.ok, JSON.stringify(r.violations))
+  t.match(r, { settled: 2, deadLettered: 1, orderViolations: 0, unfencedOverlaps: 0 })
+  // A run of it that began after that dead-lettering would be a violation.
+  const after = new Hist().enq('q', 1)
+    .claimed('B', 'q', 1, 6, 1950).settle('B', 'q', 1, 6, 1951, 'ok', 'fail', 'dead')
+    .claimed('C', 'q', 1, 7, 2500).run('C', 'q', 1, 7, 2501, 2510)
+  after.final.dead.push({ id: 'q#1', queue: 'q', reason: 'attempts spent' })
+  t.equal(after.check().orderViolations, 1)
+})
+
 t.test('two live holders running one queue at once is an unfenced overlap', async (t) => {
   const h = new Hist().enq('q', 1).enq('q', 2)
     .run('A', 'q', 1, 1, 0, 100).run('B', 'q', 1, 2, 50, 60).run('B', 'q', 2, 1, 110, 120)

@@ -120,8 +120,13 @@ export function percentile (values: readonly number[], p: number): number {
 
 const ms = (us: number): number => Math.round(us / 100) / 10
 
+/** The store took this answer as the task's settlement: a completion, or a failure that dead-lettered it. */
+function isAcceptedSettlement (s: { result: string, op: string, outcome?: string }): boolean {
+  return s.result === 'ok' && (s.op === 'complete' || s.outcome === 'dead')
+}
+
 function acceptedSettle (run: Run): boolean {
-  return run.settles.some((s) => s.result === 'ok' && (s.op === 'complete' || s.outcome === 'dead'))
+  return run.settles.some(isAcceptedSettlement)
 }
 
 function isFenced (run: Run, inst: Instance | undefined, leaseLost: Set<string>, graceUs: number): boolean {
@@ -201,7 +206,7 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
         violations.push({ kind: 'lost', queue: task.queue, id: task.id, detail: `seq ${task.seq}: accepted, not pending, not dead, and no run of it succeeded (${task.runs.length} runs)` })
       }
     }
-    const storeSettles = task.runs.flatMap((r) => r.settles.filter((s) => s.result === 'ok' && (s.op === 'complete' || s.outcome === 'dead')))
+    const storeSettles = [...task.runs.flatMap((r) => r.settles), ...task.runlessSettles].filter(isAcceptedSettlement)
     if (storeSettles.length > 1) {
       duplicateSettlements++
       violations.push({ kind: 'duplicate-settlement', queue: task.queue, id: task.id, detail: `the store accepted ${storeSettles.length} settlements: ${storeSettles.map((s) => `${s.src}/${s.op}/attempt ${s.attempt}`).join(', ')}` })
@@ -237,9 +242,13 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
     }
     const settle = settling.get(task) ?? null
     const late = task.runs.find((r) => r.begin > nextStart)
+    // Settled without a run (dead-lettered by a worker that never started it): no run of it may
+    // begin after task n+1 did; runs still frozen then are the overlap check's business.
+    const settledWithoutRun = task.runlessSettles.some(isAcceptedSettlement) && !task.runs.some(acceptedSettle)
     if (late !== undefined) {
       return { kind: 'order', queue, id: next.id, detail: `seq ${task.seq} (${task.id}) started again on ${late.inst} (attempt ${late.attempt}) ${ms(late.begin - nextStart)} ms after seq ${next.seq} started on ${nextFirst.inst}` }
     }
+    if (settledWithoutRun) return null
     if (settle === null) {
       return deadIds.has(task.id) ? null : { kind: 'order', queue, id: next.id, detail: `seq ${next.seq} started on ${nextFirst.inst} but seq ${task.seq} (${task.id}) never settled` }
     }
@@ -251,7 +260,7 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
   let phantomOrderAnomalies = 0
   for (const [queue, tasks] of history.queues) {
     for (const task of tasks) {
-      const acceptedAt = task.runs.flatMap((r) => r.settles.filter((s) => s.result === 'ok' && (s.op === 'complete' || s.outcome === 'dead')).map((s) => s.hr))
+      const acceptedAt = [...task.runs.flatMap((r) => r.settles), ...task.runlessSettles].filter(isAcceptedSettlement).map((s) => s.hr)
       if (acceptedAt.length === 0) continue
       const after = task.runs.find((r) => r.begin > Math.min(...acceptedAt))
       if (after !== undefined) {
@@ -291,7 +300,8 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
         // shutdown) before the later run began, or its lease had necessarily run out by then:
         // only its own replies renew it, and the last one came more than leaseMs earlier.
         const validUntil = leaseValidUntil(history.instances.get(a.inst), a.queue, run.begin, leaseUs)
-        if (fenced(a) || a.aborts.some((x) => x.hr <= run.begin) || (validUntil !== null && run.begin > validUntil + 50_000)) {
+        // 1 ms of slack: the lease expiry is Redis TIME (realtime) and these stamps are monotonic.
+        if (fenced(a) || a.aborts.some((x) => x.hr <= run.begin) || (validUntil !== null && run.begin > validUntil + 1000)) {
           fencedOverlaps++
         } else {
           unfencedOverlaps++

@@ -40,6 +40,11 @@ export interface Task {
   /** hr at which the enqueue call resolved, for accepted tasks. */
   acceptedAt: number | null
   runs: Run[]
+  /**
+   * Store answers about this task that belong to no run: the worker settled a
+   * head it never started (attempts already spent by lost runs, a corrupt record).
+   */
+  runlessSettles: StampedSettle[]
 }
 
 export interface Instance {
@@ -91,7 +96,7 @@ export function buildHistory (events: readonly ChaosEvent[]): History {
   const task = (id: string, queue: string, seq: number): Task => {
     let found = tasks.get(id)
     if (found === undefined) {
-      found = { id, queue, seq, accepted: false, acceptedAt: null, runs: [] }
+      found = { id, queue, seq, accepted: false, acceptedAt: null, runs: [], runlessSettles: [] }
       tasks.set(id, found)
     }
     return found
@@ -145,7 +150,8 @@ export function buildHistory (events: readonly ChaosEvent[]): History {
       }
       case 'settle': {
         const run = openRuns.get(runKey(e.src, e.id, e.attempt))
-        run?.settles.push(e)
+        if (run !== undefined) run.settles.push(e)
+        else if (e.id !== '?') task(e.id, e.queue, e.seq).runlessSettles.push(e)
         break
       }
       case 'lease-lost':

@@ -154,6 +154,15 @@ t.test('a re-run after a crash is allowed; its takeover time is measured', async
   t.match(r, { settled: 2, maxRuns: 2, runsHistogram: { 1: 1, 2: 1 }, takeoversMs: [1200], p99TakeoverMs: 1200 })
 })
 
+t.test('a run that starts just after the kill was logged (signal latency) ends with its process', async (t) => {
+  const h = new Hist().enq('q', 1).enq('q', 2)
+    .claimed('A', 'q', 1, 1, 9).proc('A', 'kill', 10).run('A', 'q', 1, 1, 10.4, null).proc('A', 'exit', 30)
+    .claimed('B', 'q', 1, 2, 1400).run('B', 'q', 1, 2, 1401, 1410).run('B', 'q', 2, 1, 1411, 1420)
+  const r = h.check({ leaseMs: 100_000 })
+  t.ok(r.ok, JSON.stringify(r.violations))
+  t.equal(r.fencedOverlaps + r.unfencedOverlaps, 0, 'a dead process runs nothing')
+})
+
 t.test('a run killed after its handler returned (before it was acknowledged) may run again', async (t) => {
   const h = new Hist().enq('q', 1).enq('q', 2)
     .run('A', 'q', 1, 1, 10, 20).proc('A', 'kill', 21)

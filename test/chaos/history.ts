@@ -59,6 +59,8 @@ export interface Instance {
   leaseLost: Array<{ hr: number, queue: string }>
   /** Replies that renewed (or granted) this instance's lease on a queue, in time order. */
   renewals: Array<{ hr: number, queue: string }>
+  /** Its last event of its own: a SIGKILL lands a moment after the runner logs it. */
+  lastEventHr: number
 }
 
 export interface History {
@@ -78,7 +80,7 @@ export interface History {
 function instance (map: Map<string, Instance>, inst: string): Instance {
   let found = map.get(inst)
   if (found === undefined) {
-    found = { inst, deathHr: null, deathBy: null, stops: [], termHr: null, leaseLost: [], renewals: [] }
+    found = { inst, deathHr: null, deathBy: null, stops: [], termHr: null, leaseLost: [], renewals: [], lastEventHr: -Infinity }
     map.set(inst, found)
   }
   return found
@@ -106,6 +108,7 @@ export function buildHistory (events: readonly ChaosEvent[]): History {
   const claims = new Map<string, number>()
 
   for (const e of sorted) {
+    if (e.src !== 'runner' && e.src !== 'producer' && e.src !== 'test' && e.type !== 'enqueue') instance(instances, e.src).lastEventHr = e.hr
     switch (e.type) {
       case 'enqueue':
         if (e.ok) {
@@ -194,7 +197,7 @@ export function buildHistory (events: readonly ChaosEvent[]): History {
     for (const run of t.runs) {
       const inst = instances.get(run.inst)
       const death = inst?.deathHr ?? null
-      run.effectiveEnd = run.end ?? (death !== null && death >= run.start ? death : Infinity)
+      run.effectiveEnd = run.end ?? (death !== null ? Math.max(death, inst?.lastEventHr ?? death) : Infinity)
       const claimedAt = run.claimedAt
       // Frozen at some moment between the claim and the start. The runner logs a stop just
       // before it signals, so a freeze can take hold a little after its logged time.

@@ -36,7 +36,11 @@ export const FST_FIFO_INVALID_REQUEST = createError('FST_FIFO_INVALID_REQUEST', 
 /** The store failed while answering an admin API request (details are in the server log, never in the response). */
 export const FST_FIFO_STORE_FAILED = createError('FST_FIFO_STORE_FAILED', 'the queue store could not answer: %s', 503)
 
+/** The namespace holds data written in another storage format (another fastify-fifo version). */
+export const FST_FIFO_STORE_FORMAT = createError('FST_FIFO_STORE_FORMAT', 'namespace "%s" holds tasks in store format %s, but this version of fastify-fifo reads format %s: drain it with the version that wrote it, or use another prefix', 500)
+
 export const errors = {
+  FST_FIFO_STORE_FORMAT,
   FST_FIFO_INVALID_OPTION,
   FST_FIFO_INVALID_ARGUMENT,
   FST_FIFO_PAYLOAD_TOO_LARGE,

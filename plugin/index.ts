@@ -65,7 +65,13 @@ const plugin: FastifyPluginAsync<FifoOptions> = async (app: FastifyInstance, raw
     store = new MemoryStore({ deadLetterLimit: opts.deadLetterLimit })
     app.log.warn('fastify-fifo: no "redis" option, so tasks live in this process\'s memory: one instance only, and every pending task is lost when the process exits. Pass { redis: "redis://…" } for durable, multi-instance queues.')
   }
-  await store.connect()
+  try {
+    await store.connect()
+  } catch (err) {
+    // Nothing else will close a store whose plugin failed to register.
+    if (ownStore) await store.close().catch(() => {})
+    throw err
+  }
 
   let closed = false
   const metrics = new Metrics()

@@ -1,5 +1,5 @@
 import { Cluster, type Redis, type RedisOptions } from 'ioredis'
-import { FST_FIFO_CONFLICT, FST_FIFO_INVALID_CALL_OPTION, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../errors'
+import { FST_FIFO_STORE_FORMAT, FST_FIFO_CONFLICT, FST_FIFO_INVALID_CALL_OPTION, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../errors'
 import type {
   ClaimedTask, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
   ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow,
@@ -95,12 +95,19 @@ const page = (offset: number, limit: number): [number, number] => [whole(offset)
  * (plugin/store/redis/lua/), task records kept inside their queue's list.
  * See keys.ts for the key layout.
  */
+/**
+ * The layout of stored records and keys. Bump it whenever a change means one
+ * version's scripts would misread another's data.
+ */
+export const STORE_FORMAT = '1'
+
 export class RedisStore implements Store {
   readonly kind = 'redis' as const
   readonly keys: RedisKeys
   readonly #conn: RedisConnection
   readonly #scripts: ScriptRunner
   readonly #deadLetterLimit: number
+  readonly #prefix: string
   #closing: Promise<void> | null = null
 
   constructor (options: RedisStoreOptions) {
@@ -108,6 +115,7 @@ export class RedisStore implements Store {
       throw new FST_FIFO_INVALID_OPTION('prefix', `must be a non-empty string without braces or spaces, got ${JSON.stringify(options.prefix)}`)
     }
     this.#deadLetterLimit = positiveInt('deadLetterLimit', options.deadLetterLimit)
+    this.#prefix = options.prefix
     this.keys = redisKeys(options.prefix)
     this.#conn = new RedisConnection(options.redis, {
       connectTimeoutMs: positiveInt('connectTimeoutMs', options.connectTimeoutMs),
@@ -141,6 +149,16 @@ export class RedisStore implements Store {
         for (const script of scripts().values()) pipeline.script('LOAD', script.lua)
         for (const [err] of (await pipeline.exec()) ?? []) if (err !== null) throw err
       })
+    }
+    // A namespace written by another storage format (an older or newer fastify-fifo
+    // whose scripts read records differently) must not be worked by this one: in a
+    // chaos run, old and new instances sharing a namespace across a format change
+    // lost accepted tasks. The first instance marks the namespace; every later one checks.
+    const client = this.#conn.client
+    const formatKey = keyBase(this.#prefix) + 'format'
+    const stored = await this.#conn.call('connect', async () => await client.call('SET', formatKey, STORE_FORMAT, 'NX', 'GET'))
+    if (stored !== null && stored !== undefined && String(stored) !== STORE_FORMAT) {
+      throw new FST_FIFO_STORE_FORMAT(this.#prefix, String(stored).slice(0, 32), STORE_FORMAT)
     }
   }
 

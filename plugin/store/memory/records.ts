@@ -112,36 +112,7 @@ export function pendingTaskRow (task: TaskRecord, position: number): TaskRow {
   }
 }
 
-export function deadTaskRow (dead: DeadRecord): TaskRow {
-  return {
-    id: dead.id,
-    queue: dead.queue,
-    name: dead.name,
-    payload: dead.payload,
-    enqueuedAt: dead.enqueuedAt,
-    requestId: dead.requestId,
-    where: 'dead',
-    position: null,
-    attempts: dead.attempts,
-    lastError: dead.lastError,
-    deadReason: dead.reason,
-    deadAt: dead.deadAt,
-  }
-}
-
-export function deadLetter (dead: DeadRecord): DeadLetter {
-  return {
-    id: dead.id,
-    queue: dead.queue,
-    name: dead.name,
-    payload: dead.payload,
-    enqueuedAt: dead.enqueuedAt,
-    requestId: dead.requestId,
-    attempts: dead.attempts,
-    reason: dead.reason,
-    deadAt: dead.deadAt,
-  }
-}
+export { deadTaskRow, publicDead as deadLetter } from '../rows'
 
 /** Orders queues by urgency: halted first (oldest halt first), then oldest head, then name (by code unit, as Redis compares bytes). */
 export function compareUrgency (a: QueueRow, b: QueueRow): number {

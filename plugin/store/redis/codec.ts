@@ -185,27 +185,7 @@ export function decodeDead (id: string, entry: string): DeadLetter & { lastError
   }
 }
 
-export function deadTaskRow (dead: DeadLetter & { lastError: string | null }): TaskRow {
-  return {
-    id: dead.id,
-    queue: dead.queue,
-    name: dead.name,
-    payload: dead.payload,
-    enqueuedAt: dead.enqueuedAt,
-    requestId: dead.requestId,
-    where: 'dead',
-    position: null,
-    attempts: dead.attempts,
-    lastError: dead.lastError,
-    deadReason: dead.reason,
-    deadAt: dead.deadAt,
-  }
-}
-
-export function publicDead (dead: DeadLetter & { lastError: string | null }): DeadLetter {
-  const { lastError: _lastError, ...letter } = dead
-  return letter
-}
+export { deadTaskRow, publicDead } from '../rows'
 
 /** An instance record `lastHeartbeatAt\n<InstanceInfo JSON>`; null when it does not decode. */
 export function decodeInstance (id: string, record: string | null, queuesHeld: number): InstanceRow | null {

@@ -56,3 +56,17 @@ local function dropQueue (qidKey, qnameKey, queuesKey, name, num)
   rcall('HDEL', qnameKey, num)
   rcall('ZREM', queuesKey, name)
 end
+
+-- After a head left its queue (completed or dead-lettered) and the lease is gone:
+-- the queue is listed by its new head and waits again unless paused, stays
+-- listed empty when paused, or is forgotten when empty.
+local function relistAfterHead (queuesKey, readyKey, wakeKey, qidKey, qnameKey, queue, num, nextRec, paused)
+  if nextRec then
+    rcall('ZADD', queuesKey, headScore(nextRec), queue)
+    if not paused then makeWaiting(readyKey, wakeKey, queue, false) end
+  elseif paused then
+    rcall('ZADD', queuesKey, EMPTY_SCORE, queue)
+  else
+    dropQueue(qidKey, qnameKey, queuesKey, queue, num)
+  end
+end

@@ -85,12 +85,5 @@ end
 
 rcall('HDEL', KEYS[1], queue)
 rcall('HDEL', KEYS[3], queue)
-if nextRec then
-  rcall('ZADD', KEYS[4], headScore(nextRec), queue)
-  if not paused then makeWaiting(KEYS[5], KEYS[6], queue, false) end
-elseif paused then
-  rcall('ZADD', KEYS[4], EMPTY_SCORE, queue)
-else
-  dropQueue(KEYS[9], KEYS[10], KEYS[4], queue, num)
-end
+relistAfterHead(KEYS[4], KEYS[5], KEYS[6], KEYS[9], KEYS[10], queue, num, nextRec, paused)
 return {0}

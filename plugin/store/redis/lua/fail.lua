@@ -64,14 +64,7 @@ if ARGV[7] == '1' or (exhausted and ARGV[6] == 'dead-letter') then
   end
   rcall('HDEL', KEYS[3], queue)
   local nextRec = rcall('LINDEX', listKey, 0)
-  if nextRec then
-    rcall('ZADD', KEYS[4], headScore(nextRec), queue)
-    if not paused then makeWaiting(KEYS[5], KEYS[6], queue, false) end
-  elseif paused then
-    rcall('ZADD', KEYS[4], EMPTY_SCORE, queue)
-  else
-    dropQueue(KEYS[9], KEYS[10], KEYS[4], queue, num)
-  end
+  relistAfterHead(KEYS[4], KEYS[5], KEYS[6], KEYS[9], KEYS[10], queue, num, nextRec, paused)
   return {3}
 end
 

@@ -5,20 +5,8 @@ export type StoredDeadLetter = DeadLetter & { lastError: string | null }
 
 /** The task-read view of a dead letter (GET tasks/:id). Shared by both stores so they answer alike. */
 export function deadTaskRow (dead: StoredDeadLetter): TaskRow {
-  return {
-    id: dead.id,
-    queue: dead.queue,
-    name: dead.name,
-    payload: dead.payload,
-    enqueuedAt: dead.enqueuedAt,
-    requestId: dead.requestId,
-    where: 'dead',
-    position: null,
-    attempts: dead.attempts,
-    lastError: dead.lastError,
-    deadReason: dead.reason,
-    deadAt: dead.deadAt,
-  }
+  const { reason, deadAt, ...task } = publicDead(dead)
+  return { ...task, where: 'dead', position: null, lastError: dead.lastError, deadReason: reason, deadAt }
 }
 
 /** The public dead letter: a copy without the stored-only fields. */

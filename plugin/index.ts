@@ -8,7 +8,7 @@ import { resolveOptions, type FifoOptions } from './options'
 import { Registry, taskContext, type EnqueuedTask, type Task, type TaskOptions } from './registry'
 import { MemoryStore } from './store/memory'
 import { RedisStore } from './store/redis/redis-store'
-import type { Store } from './store/store'
+import type { EnqueueResult, Store } from './store/store'
 import { Worker } from './worker'
 
 const { version } = require('../package.json') as { version: string }
@@ -75,13 +75,14 @@ const plugin: FastifyPluginAsync<FifoOptions> = async (app: FastifyInstance, raw
 
   let closed = false
   const metrics = new Metrics()
-  const registry = new Registry({
-    store: () => store,
+  const registry: Registry = new Registry({
+    // Through the worker (made below, before any call): it may claim the task for this instance.
+    send: async (task): Promise<EnqueueResult> => await worker.enqueue(task),
     maxPayloadBytes: opts.maxPayloadBytes,
     isClosed: () => closed,
     onEnqueued: () => { metrics.enqueued++ },
   })
-  const worker = new Worker({
+  const worker: Worker = new Worker({
     store,
     registry,
     log: app.log,

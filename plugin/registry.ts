@@ -4,7 +4,7 @@ import {
   FST_FIFO_CLOSED, FST_FIFO_INVALID_CALL_OPTION, FST_FIFO_INVALID_DEFINITION, FST_FIFO_NOT_A_TASK,
 } from './errors'
 import { show } from './options'
-import type { Store } from './store/store'
+import type { EnqueueResult, NewTask } from './store/store'
 import { checkQueueName, isValidTaskName, serializeArgs } from './task'
 
 export interface BackoffOptions {
@@ -171,7 +171,8 @@ function checkCallOptions (options: unknown): CallOptions {
 const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g
 
 export interface RegistryOptions {
-  store: () => Store
+  /** Stores a task (the worker's enqueue, which may also claim it for this instance). */
+  send: (task: NewTask) => Promise<EnqueueResult>
   maxPayloadBytes: number
   isClosed: () => boolean
   onEnqueued: () => void
@@ -273,7 +274,7 @@ export class Registry {
     // A task enqueued from inside a handler carries its parent's request id, so a chain stays correlated.
     const origin = call.requestId ?? storage.getStore()?.requestId ?? undefined
     const requestId = origin === undefined ? undefined : origin.replace(CONTROL_ALL, '').slice(0, 128)
-    const result = await this.#opts.store().enqueue({
+    const result = await this.#opts.send({
       queue: queue as string,
       name: def.name,
       payload,

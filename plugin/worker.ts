@@ -1,10 +1,11 @@
+import { AsyncResource } from 'node:async_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import {
   describeError, FST_FIFO_LEASE_LOST, FST_FIFO_SHUTDOWN, FST_FIFO_TIMEOUT,
 } from './errors'
 import type { Metrics } from './metrics'
 import { backoffDelay, runInContext, type Registry, type TaskContext, type TaskDefinition } from './registry'
-import type { ClaimedTask, FailInput, InstanceInfo, LeaseRef, Store } from './store/store'
+import type { ClaimedTask, EnqueueResult, FailInput, InstanceInfo, LeaseRef, NewTask, Store } from './store/store'
 import { parseArgs } from './task'
 
 export interface WorkerOptions {
@@ -49,6 +50,10 @@ export class Worker {
   readonly #holds = new Map<string, Hold>()
   #claiming = false
   #closing = false
+  /** Slots promised to enqueues in flight that offered to claim their task. */
+  #reserved = 0
+  /** Starts a hold outside the caller's async context (set by start()). */
+  #adopt: (claimed: ClaimedTask, sentAt: number) => void = () => {}
   #loop: Promise<void> | null = null
   #slotFreed: (() => void) | null = null
   #heartbeatTimer: NodeJS.Timeout | null = null
@@ -74,7 +79,43 @@ export class Worker {
     this.#sweepTimer = setInterval(() => { this.#background(this.#sweep()) }, this.#o.sweepMs)
     this.#background(this.#heartbeat())
     this.#background(this.#sweep())
+    // A task claimed on enqueue runs in the worker's context, not in the request (or
+    // handler) that enqueued it: nothing the caller keeps in AsyncLocalStorage leaks into it.
+    this.#adopt = AsyncResource.bind((claimed: ClaimedTask, sentAt: number) => {
+      if (this.#claiming) {
+        this.#hold(claimed, sentAt)
+      } else {
+        // Closing began while the enqueue was in flight: hand the queue to another instance.
+        this.#background(this.#o.store.release({ queue: claimed.queue, token: claimed.token }, false).then(() => {}, () => {}))
+      }
+    })
     this.#loop = this.#claimLoop()
+  }
+
+  /**
+   * Stores a task. When this instance has a free slot and the handler, it
+   * offers to run the task itself: if the task made its queue runnable, the
+   * store leases the queue to this instance in the same call (claim on
+   * enqueue), and the task starts without a wake-up and a claim round trip.
+   * Any other instance would have had to do the same work; none waits for it.
+   */
+  enqueue (task: NewTask): Promise<EnqueueResult> {
+    const store = this.#o.store
+    if (!this.#claiming || this.#holds.size + this.#reserved >= this.#o.concurrency || this.#o.registry.get(task.name) === undefined) {
+      return store.enqueue(task)
+    }
+    this.#reserved++
+    const sentAt = Date.now()
+    return store.enqueue(task, { owner: this.#o.instance.id, leaseMs: this.#o.leaseMs }).then((result) => {
+      this.#reserved--
+      if (result.claimed === undefined) this.#wakeLoop()
+      else this.#adopt(result.claimed, sentAt)
+      return result
+    }, (err: unknown) => {
+      this.#reserved--
+      this.#wakeLoop()
+      throw err
+    })
   }
 
   /** preClose: take no new queues. Running heads go on. */
@@ -137,7 +178,7 @@ export class Worker {
     const idleWaitMs = Math.min(5000, Math.max(100, this.#o.sweepMs))
     let failures = 0
     while (this.#claiming) {
-      if (this.#holds.size >= this.#o.concurrency) {
+      if (this.#holds.size + this.#reserved >= this.#o.concurrency) {
         await new Promise<void>((resolve) => { this.#slotFreed = resolve })
         continue
       }

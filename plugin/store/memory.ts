@@ -1,6 +1,6 @@
 import { FST_FIFO_CLOSED, FST_FIFO_CONFLICT, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../errors'
 import type {
-  ClaimedTask, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow,
+  ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow,
   LeaseRef, ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow,
 } from './store'
 import * as reads from './memory/reads'
@@ -53,7 +53,7 @@ export class MemoryStore implements Store {
     this.#state.wake.close()
   }
 
-  async enqueue (task: NewTask): Promise<EnqueueResult> {
+  async enqueue (task: NewTask, claim?: ClaimRequest): Promise<EnqueueResult> {
     // Like RedisStore after close: refuse rather than accept a task no worker will ever run.
     // Reads keep working, so a test can still inspect the final state.
     if (this.#closed) throw new FST_FIFO_CLOSED(task.name)
@@ -64,25 +64,26 @@ export class MemoryStore implements Store {
       if (hit !== undefined && hit.expiresAt > now) return { ...hit.result, duplicate: true }
     }
     const id = (++s.lastTaskId).toString(36)
-    s.append({ id, queue: task.queue, name: task.name, payload: task.payload, enqueuedAt: now, requestId: task.requestId ?? null, attempts: 0, lastError: null, seq: 0 })
+    const before = s.queues.get(task.queue)
+    // Claim on enqueue: only a task that makes its queue runnable (empty before, not paused, not held).
+    const claims = claim !== undefined && (before === undefined || (before.ids.length === 0 && !before.paused && before.lease === null))
+    const record = { id, queue: task.queue, name: task.name, payload: task.payload, enqueuedAt: now, requestId: task.requestId ?? null, attempts: 0, lastError: null, seq: 0 }
+    s.append(record, !claims)
     if (task.dedupeId !== undefined) {
       // Delete first so the map stays in enqueue order and sweep can prune from the front.
       s.dedupe.delete(task.dedupeId)
       s.dedupe.set(task.dedupeId, { result: { id, queue: task.queue, name: task.name }, expiresAt: now + (task.dedupeMs ?? DEFAULT_DEDUPE_MS) })
     }
-    return { id, queue: task.queue, name: task.name, duplicate: false }
+    const result: EnqueueResult = { id, queue: task.queue, name: task.name, duplicate: false }
+    if (claims) result.claimed = s.grant(s.queue(task.queue), claim.owner, claim.leaseMs)
+    return result
   }
 
   async claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
     const s = this.#state
     const name = s.ready.shift()
     if (name === undefined) return null
-    const q = s.queue(name)
-    const head = s.head(q)
-    q.lease = { owner, token: String(++s.lastToken), expiresAt: s.now() + leaseMs }
-    s.held.add(name)
-    head.attempts++
-    return claimedTask(head, q.lease)
+    return s.grant(s.queue(name), owner, leaseMs)
   }
 
   async complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult> {

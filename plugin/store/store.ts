@@ -50,6 +50,14 @@ export interface EnqueueResult {
   name: string
   /** true when a dedupe hit returned an earlier task instead of adding one. */
   duplicate: boolean
+  /** Set when the enqueue asked to claim and its owner got the lease on the queue: the queue's head (this task). */
+  claimed?: ClaimedTask
+}
+
+/** Claim on enqueue: the instance that enqueues, with a free slot, offers to run the task itself. */
+export interface ClaimRequest {
+  owner: string
+  leaseMs: number
 }
 
 /** A head task handed to a worker together with the lease on its queue. */
@@ -223,8 +231,15 @@ export interface Store {
   /** Stops blocking waits and closes what the store created. Idempotent. */
   close (): Promise<void>
 
-  /** Appends a task. Resolves once it is stored. If the queue became runnable it is made `waiting` and a wake-up is signalled. */
-  enqueue (task: NewTask): Promise<EnqueueResult>
+  /**
+   * Appends a task. Resolves once it is stored. If the queue became runnable
+   * (it was empty, and is not paused or held) it is made `waiting` and a
+   * wake-up is signalled — unless `claim` is given: then `claim.owner` gets the
+   * lease at once, exactly as `claim()` would grant it (new token, attempt
+   * counted), the queue never waits, nobody is woken, and the head comes back
+   * as `claimed`. A dedupe hit or a queue that already had tasks claims nothing.
+   */
+  enqueue (task: NewTask, claim?: ClaimRequest): Promise<EnqueueResult>
 
   /**
    * Takes the next waiting queue (FIFO over queues), grants `owner` a lease of

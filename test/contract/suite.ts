@@ -1,3 +1,4 @@
+import { claimOnEnqueueCases } from './cases/claim-on-enqueue'
 import { failureCases } from './cases/failures'
 import { flowCases } from './cases/flow'
 import { leaseCases } from './cases/leases'
@@ -20,6 +21,7 @@ export function contractSuite (t: Test, factory: HarnessFactory, features: Store
   t.test('enqueue, claim, complete, release', async (t) => { flowCases(t, factory) })
   t.test('failures, retries, halts and dead letters', async (t) => { failureCases(t, factory) })
   t.test('leases, fencing, heartbeats, sweep and parking', async (t) => { leaseCases(t, factory) })
+  t.test('claim on enqueue', async (t) => { claimOnEnqueueCases(t, factory) })
   t.test('pause, resume, dedupe and returned copies', async (t) => { operatorCases(t, factory) })
   t.test('admin reads', async (t) => { readCases(t, factory) })
   t.test('waiting for work', async (t) => { wakeCases(t, factory) })

@@ -1,4 +1,5 @@
 import '../helpers/guard'
+import { AsyncLocalStorage } from 'node:async_hooks'
 import t from 'tap'
 import { taskContext, MemoryStore, FST_FIFO_UNRECOVERABLE } from '../../plugin'
 import { backend, sleep, until, type StoreKind } from '../helpers/app'
@@ -254,6 +255,41 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
       t.ok(Date.now() - t0 < 1000, 'taken over within a second (lease is 30 s)')
       t.same(started.filter(([who]) => who === 'b').map(([, n, attempt]) => [n, attempt]), [[0, 2], [1, 1]], 'the aborted head ran again (attempt 2), then the next')
       release()
+    })
+
+    t.test('an idle instance runs a task it enqueued itself without a claim round trip, outside the caller\'s context', async (t) => {
+      const b = await backend(kind)
+      t.teardown(() => b.cleanup())
+      // A long idle wait, so the claim loop only claims when woken.
+      const app = await b.app({ concurrency: 2, sweepMs: 5000 })
+      const callerContext = new AsyncLocalStorage<string>()
+      const seen: Array<{ n: number, caller: string | undefined, attempt: number | undefined }> = []
+      let gate: () => void = () => {}
+      const blocked = new Promise<void>((resolve) => { gate = resolve })
+      const step = app.fifo.define('step', { queue: (q: string) => q }, async (q: string, n: number) => {
+        seen.push({ n, caller: callerContext.getStore(), attempt: taskContext()?.attempt })
+        if (q.startsWith('slow')) await blocked
+      })
+      await app.ready()
+      await sleep(100)
+      const store = app.fifo.store
+      let claims = 0
+      const claim = store.claim.bind(store)
+      store.claim = async (owner, leaseMs) => { claims++; return await claim(owner, leaseMs) }
+      await callerContext.run('request-1', async () => { await step('a', 1) })
+      await until('the task ran', () => seen.length === 1)
+      t.same(seen[0], { n: 1, caller: undefined, attempt: 1 }, 'ran as attempt 1 without the caller\'s async context')
+      t.equal(claims, 0, 'no claim call: the enqueue itself leased the queue')
+      // Both slots busy: the next task waits for the ordinary claim path.
+      await step('slow', 1)
+      await step('slow2', 1)
+      await until('both slow tasks hold a slot', () => seen.length === 3)
+      await step('b', 1)
+      await sleep(100)
+      t.equal(seen.length, 3, 'no free slot, so it waits')
+      gate()
+      await until('it runs once a slot frees up', () => seen.length === 4)
+      t.ok(claims > 0, 'claimed by the claim loop')
     })
 
     t.test('fairness: with more runnable queues than slots, a holder gives its queue back after a burst', async (t) => {

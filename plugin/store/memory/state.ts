@@ -1,7 +1,7 @@
 import { FST_FIFO_NOT_FOUND } from '../../errors'
-import type { InstanceInfo, LeaseRef, QueueRow } from '../store'
+import type { ClaimedTask, InstanceInfo, LeaseRef, QueueRow } from '../store'
 import { ReadyList } from './ready-list'
-import { queueRow, queueState, type DeadRecord, type QueueRecord, type TaskRecord } from './records'
+import { claimedTask, queueRow, queueState, type DeadRecord, type QueueRecord, type TaskRecord } from './records'
 import { ThroughputStats } from './stats'
 import { TaskList } from './task-list'
 import { WakeSignal } from './wake'
@@ -43,8 +43,12 @@ export class MemoryState {
 
   constructor (readonly now: () => number, readonly deadLetterLimit: number) {}
 
-  /** Adds a task at the tail of its queue, creating the queue, and wakes a worker if the queue became runnable. */
-  append (task: TaskRecord): void {
+  /**
+   * Adds a task at the tail of its queue, creating the queue, and wakes a
+   * worker if the queue became runnable — unless `schedule` is false (claim on
+   * enqueue: the caller leases the queue at once).
+   */
+  append (task: TaskRecord, schedule = true): void {
     let q = this.queues.get(task.queue)
     if (q === undefined) {
       q = { name: task.queue, ids: new TaskList(), nextSeq: 0, lease: null, paused: false, retryAt: null, haltedAt: null, missingHandler: null }
@@ -53,7 +57,16 @@ export class MemoryState {
     task.seq = q.nextSeq++
     q.ids.push(task.id)
     this.tasks.set(task.id, task)
-    this.reschedule(q, 'back')
+    if (schedule) this.reschedule(q, 'back')
+  }
+
+  /** Leases a queue that is out of the ready list to `owner` with a new token and counts an attempt on its head. */
+  grant (q: QueueRecord, owner: string, leaseMs: number): ClaimedTask {
+    const head = this.head(q)
+    q.lease = { owner, token: String(++this.lastToken), expiresAt: this.now() + leaseMs }
+    this.held.add(q.name)
+    head.attempts++
+    return claimedTask(head, q.lease)
   }
 
   /**

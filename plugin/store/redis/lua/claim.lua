@@ -16,9 +16,7 @@
 -- Returns nil when no queue is waiting, else
 -- {queue, record, attempt, token, leaseExpiresAt (ms), lastError or nil}.
 local rcall = redis.call
--- @include _clock
--- @include _head
--- @include _lease
+-- @include _grant
 
 -- Entries that cannot run (a bug or a hand edit) are dropped rather than claimed; the loop is bounded.
 for _ = 1, 100 do
@@ -27,13 +25,7 @@ for _ = 1, 100 do
   local num = rcall('HGET', KEYS[2], queue)
   local rec = num and rcall('LINDEX', KEYS[3] .. num, 0)
   if rec and rcall('HEXISTS', KEYS[4], queue) == 0 then
-    local token = rcall('INCR', KEYS[5])
-    local expiresAt = nowMs() + tonumber(ARGV[2])
-    local attempts, lastError = headState(rcall('HGET', KEYS[6], queue))
-    attempts = attempts + 1
-    rcall('HSET', KEYS[6], queue, headValue(attempts, lastError))
-    local flags = (attempts == 1 and not lastError) and '1' or ''
-    rcall('HSET', KEYS[4], queue, leaseValue(token, num, expiresAt, flags, ARGV[1]))
+    local token, expiresAt, attempts, lastError = grantLease(KEYS[4], KEYS[5], KEYS[6], queue, num, ARGV[1], ARGV[2])
     return {queue, rec, attempts, token, expiresAt, lastError}
   end
 end

@@ -1,4 +1,6 @@
--- enqueue: appends a task record to the tail of its queue. A queue gets a
+-- enqueue: appends task records to the tails of their queues, in the order
+-- given (one call carries every enqueue a process made in one turn of its
+-- event loop; see redis-store.ts). A queue gets a
 -- number on first use (ids are `<queue number>-<task number>`, base 36, so an
 -- id says which list holds it). When the queue was empty and is not paused it
 -- becomes waiting: it joins the back of the ready list and one wake-up token
@@ -24,43 +26,74 @@
 -- KEYS[9] wake     LIST of wake-up tokens
 -- KEYS[10] pending counter of pending tasks
 -- KEYS[11] dd      prefix of the dedupe markers
+-- KEYS[12] lease   HASH queue → token:number:expiresAt:flags:owner
+-- KEYS[13] token   counter of fencing tokens
+-- KEYS[14] heads   HASH queue → attempts[\nlastError] of its head
 --
--- ARGV[1] queue name
--- ARGV[2] handler name (no newline)
--- ARGV[3] payload: JSON text of the arguments array
--- ARGV[4] requestId, '' for none (no newline)
--- ARGV[5] dedupeId, '' for none
--- ARGV[6] dedupeMs: how long the dedupe id is remembered (ms)
+-- ARGV[1] owner: instance id that takes the lease of a queue its task made
+--         runnable, for the tasks that ask for it ('' when none does)
+-- ARGV[2] leaseMs: that lease's length (ms)
+-- then 7 fields per task:
+--   queue name
+--   handler name (no newline)
+--   payload: JSON text of the arguments array
+--   requestId, '' for none (no newline)
+--   dedupeId, '' for none
+--   dedupeMs: how long the dedupe id is remembered (ms)
+--   claim: '1' when `owner` has a slot for this task, else ''
 --
--- Returns {0, id} when the task was added; {1, id, queue, name} of the earlier
--- task on a dedupe hit.
+-- Returns one reply per task, in order: {0, id} when the task was added and
+-- waits; {1, id, queue, name} of the earlier task on a dedupe hit; {2, id,
+-- token, leaseExpiresAt, attempt, lastError or false, enqueuedAt} when the
+-- task made its queue runnable and `owner` got the lease on it (claim on
+-- enqueue: the queue never enters the ready list and no worker is woken, so a
+-- task enqueued on an idle instance starts one round trip later).
 local rcall = redis.call
 -- @include _clock
 -- @include _base36
 -- @include _queue
+-- @include _grant
 
-local queue = ARGV[1]
-local dedupeKey = nil
-if ARGV[5] ~= '' then
-  dedupeKey = KEYS[11] .. ARGV[5]
-  local hit = rcall('GET', dedupeKey)
-  local a = hit and string.find(hit, '\n', 1, true)
-  local b = a and string.find(hit, '\n', a + 1, true)
-  if b then return {1, string.sub(hit, 1, a - 1), string.sub(hit, a + 1, b - 1), string.sub(hit, b + 1)} end
-end
-
-local num = rcall('HGET', KEYS[1], queue)
-if not num then
-  num = base36(rcall('INCR', KEYS[3]))
-  rcall('HSET', KEYS[1], queue, num)
-  rcall('HSET', KEYS[2], num, queue)
-end
-local id = num .. '-' .. base36(rcall('INCR', KEYS[4]))
 local now = nowMs()
-if rcall('RPUSH', KEYS[5] .. num, id .. '\n' .. ARGV[2] .. '\n' .. now .. '\n' .. ARGV[4] .. '\n' .. ARGV[3]) == 1 then
-  rcall('ZADD', KEYS[6], HEAD_BASE + now, queue)
-  if rcall('SISMEMBER', KEYS[7], queue) == 0 then makeWaiting(KEYS[8], KEYS[9], queue, false) end
+local owner = ARGV[1]
+local added = 0
+local replies = {}
+
+local function enqueueOne (queue, name, payload, requestId, dedupeId, dedupeMs, claim)
+  local dedupeKey = nil
+  if dedupeId ~= '' then
+    dedupeKey = KEYS[11] .. dedupeId
+    local hit = rcall('GET', dedupeKey)
+    local a = hit and string.find(hit, '\n', 1, true)
+    local b = a and string.find(hit, '\n', a + 1, true)
+    if b then return {1, string.sub(hit, 1, a - 1), string.sub(hit, a + 1, b - 1), string.sub(hit, b + 1)} end
+  end
+  local num = rcall('HGET', KEYS[1], queue)
+  if not num then
+    num = base36(rcall('INCR', KEYS[3]))
+    rcall('HSET', KEYS[1], queue, num)
+    rcall('HSET', KEYS[2], num, queue)
+  end
+  local id = num .. '-' .. base36(rcall('INCR', KEYS[4]))
+  local reply = {0, id}
+  added = added + 1
+  if rcall('RPUSH', KEYS[5] .. num, id .. '\n' .. name .. '\n' .. now .. '\n' .. requestId .. '\n' .. payload) == 1 then
+    rcall('ZADD', KEYS[6], HEAD_BASE + now, queue)
+    if rcall('SISMEMBER', KEYS[7], queue) == 0 then
+      if claim == '1' and owner ~= '' and rcall('HEXISTS', KEYS[12], queue) == 0 then
+        local token, expiresAt, attempt, lastError = grantLease(KEYS[12], KEYS[13], KEYS[14], queue, num, owner, ARGV[2])
+        reply = {2, id, token, expiresAt, attempt, lastError, now}
+      else
+        makeWaiting(KEYS[8], KEYS[9], queue, false)
+      end
+    end
+  end
+  if dedupeKey then rcall('SET', dedupeKey, id .. '\n' .. queue .. '\n' .. name, 'PX', dedupeMs) end
+  return reply
 end
-rcall('INCR', KEYS[10])
-if dedupeKey then rcall('SET', dedupeKey, id .. '\n' .. queue .. '\n' .. ARGV[2], 'PX', ARGV[6]) end
-return {0, id}
+
+for i = 3, #ARGV, 7 do
+  replies[#replies + 1] = enqueueOne(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6])
+end
+if added > 0 then rcall('INCRBY', KEYS[10], added) end
+return replies

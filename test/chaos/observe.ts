@@ -36,6 +36,7 @@ export function observeStore (store: Store, log: { write: (body: EventBody) => v
   }
 
   const claim = store.claim.bind(store)
+  const enqueue = store.enqueue.bind(store)
   const complete = store.complete.bind(store)
   const fail = store.fail.bind(store)
   const heartbeat = store.heartbeat.bind(store)
@@ -44,6 +45,13 @@ export function observeStore (store: Store, log: { write: (body: EventBody) => v
     const task = await claim(owner, leaseMs)
     remember(task)
     return task
+  }
+
+  // Claim on enqueue: the worker's enqueue may come back holding the new head.
+  store.enqueue = async (task, offer) => {
+    const result = await enqueue(task, offer)
+    if (result.claimed !== undefined) remember(result.claimed)
+    return result
   }
 
   store.complete = async (lease, taskId, owner, leaseMs, keep) => {

@@ -23,10 +23,13 @@ function runsScript (args: string[], name: ScriptName, queue: string): boolean {
   if (cmd === 'evalsha' && args[1] !== createHash('sha1').update(script.lua).digest('hex')) return false
   if (cmd === 'eval' && args[1] !== script.lua) return false
   if (cmd !== 'evalsha' && cmd !== 'eval') return false
-  return args[3 + Number(args[2])] === queue
+  const argv = args.slice(3 + Number(args[2]))
+  // enqueue: owner, leaseMs, then 7 fields per task, the queue first.
+  if (name === 'enqueue') return argv.some((a, i) => i >= 2 && (i - 2) % 7 === 0 && a === queue)
+  return argv[0] === queue
 }
 
-async function setup (t: { teardown: (fn: () => Promise<void>) => void }) {
+async function setup (t: { teardown: (fn: () => Promise<void>) => void }, leaseMs = 10_000) {
   const redis = await startRedis()
   const proxy = new RedisProxy(redis.port)
   await proxy.listen()
@@ -37,7 +40,7 @@ async function setup (t: { teardown: (fn: () => Promise<void>) => void }) {
     await redis.cleanup()
   })
   // A long lease: the holder keeps it through the blip, so a retried call still carries a valid token.
-  await app.register(fifo, { redis: proxy.url, prefix: uniquePrefix('lr'), leaseMs: 10_000, sweepMs: 100, concurrency: 1, commandTimeoutMs: 1000, dashboard: false })
+  await app.register(fifo, { redis: proxy.url, prefix: uniquePrefix('lr'), leaseMs, sweepMs: 100, concurrency: 1, commandTimeoutMs: 1000, dashboard: false })
   return { redis, proxy, app }
 }
 
@@ -77,8 +80,9 @@ t.test('a failure that ran but whose reply was lost keeps the task at the head',
   })
   await app.ready()
   const dropped = proxy.dropReplyOf((args) => runsScript(args, 'fail', 'victim'))
-  await step(1)
-  await step(2)
+  // Both in one call: task 1 starts (and fails) as soon as the enqueue answers, and the
+  // dropped fail reply takes the connection down with whatever is in flight.
+  await Promise.all([step(1), step(2)])
   await dropped
   await until('the queue is empty', async () => (await app.fifo.store.overview().catch(() => null))?.pendingTasks === 0, 8000)
   const order = ran.map(([n]) => n)
@@ -90,7 +94,10 @@ t.test('a failure that ran but whose reply was lost keeps the task at the head',
 })
 
 t.test('an enqueue whose reply was lost rejects with a typed error; the task may still have been stored', async (t) => {
-  const { proxy, app } = await setup(t)
+  // The enqueue also claimed the queue for this idle instance, and that reply is lost too:
+  // the lease runs out unrenewed and the queue is taken over like after a lost claim reply.
+  const leaseMs = 1000
+  const { proxy, app } = await setup(t, leaseMs)
   const ran: number[] = []
   const step = app.fifo.define('step', { queue: 'victim' }, async (n: number) => { ran.push(n) })
   await app.ready()
@@ -100,7 +107,7 @@ t.test('an enqueue whose reply was lost rejects with a typed error; the task may
   t.equal(err?.code, 'FST_FIFO_REDIS_UNAVAILABLE', 'the caller is told')
   // At-least-once from the caller's side: Redis ran the enqueue, so the task runs. A caller that
   // retries after such an error should pass a dedupeId to avoid running it twice.
-  await until('the stored task runs', () => ran.length === 1, 5000)
+  await until('the stored task runs', () => ran.length === 1, leaseMs + 5000)
   t.same(ran, [1])
   const again = await step.with({ dedupeId: 'once' })(2)
   const dup = await step.with({ dedupeId: 'once' })(2)

@@ -1,5 +1,6 @@
 import { Child } from '../lib/children'
 import { log, type Bench } from '../lib/context'
+import { CEILING } from '../lib/report'
 import type { Shape, TaskRecords } from '../lib/protocol'
 import type { SystemName } from '../systems/types'
 
@@ -13,6 +14,8 @@ export interface OrderCheck {
   /** Extra runs of tasks that had run already. */
   duplicates: number
   lastEnd: number
+  /** Sum over first runs of end − start (ns): the time handlers spent sleeping. */
+  busyNs: number
 }
 
 /** Checks every queue's history: task s must start after task s-1 ended. */
@@ -22,6 +25,7 @@ export function checkOrder (records: TaskRecords[], keys: number, perKey: number
   let duplicates = 0
   let lastEnd = 0
   let violations = 0
+  let busyNs = 0
   for (const r of records) {
     for (let i = 0; i < r.key.length; i++) {
       const at = r.key[i] * perKey + r.seq[i]
@@ -33,6 +37,7 @@ export function checkOrder (records: TaskRecords[], keys: number, perKey: number
       }
       start[at] = r.start[i]
       end[at] = r.end[i]
+      busyNs += r.end[i] - r.start[i]
       if (r.end[i] > lastEnd) lastEnd = r.end[i]
     }
   }
@@ -44,7 +49,7 @@ export function checkOrder (records: TaskRecords[], keys: number, perKey: number
       if (s > 0 && !Number.isNaN(end[at - 1]) && start[at] < end[at - 1]) violations++
     }
   }
-  return { violations, lost, duplicates, lastEnd }
+  return { violations, lost, duplicates, lastEnd, busyNs }
 }
 
 interface Shaped { keys: number, perKey: number, shape: Shape }
@@ -54,7 +59,7 @@ interface Shaped { keys: number, perKey: number, shape: Shape }
  * with handlers that sleep 0–2 ms (the same deterministic sleep per task for
  * every system). Time runs from "go" to the last handler's end.
  */
-async function runShape (bench: Bench, scenario: string, system: SystemName, s: Shaped, bullmqShared: boolean): Promise<{ rate: number, check: OrderCheck }> {
+async function runShape (bench: Bench, scenario: string, system: SystemName, s: Shaped, bullmqShared: boolean): Promise<{ rate: number, check: OrderCheck, ceiling: number }> {
   const ns = await bench.fresh()
   const url = bench.redis.url
   const total = s.keys * s.perKey
@@ -96,7 +101,10 @@ async function runShape (bench: Bench, scenario: string, system: SystemName, s: 
       bench.recordCost(scenario, system, ran, { userUs: cpuUs, systemUs: 0 }, before, after)
       bench.profile(scenario, system, ran, before, after)
     }
-    return { rate, check }
+    // As many tasks at once as there are slots (BullMQ per key: one Worker per queue), at most one per queue.
+    const slotsBusy = Math.min(system === 'bullmq' && !bullmqShared ? s.keys : processes * slots, s.keys)
+    const ceiling = ran === 0 ? 0 : slotsBusy / (check.busyNs / ran / 1e9)
+    return { rate, check, ceiling }
   } finally {
     await Promise.all(workers.map(async (w) => await w.end()))
   }
@@ -109,6 +117,8 @@ export async function manyQueues (bench: Bench): Promise<void> {
     await bench.interleave(scenario, bench.cfg.heavyRounds, async (system) => {
       const r = await runShape(bench, scenario, system, s, false)
       bench.record(scenario, system, 'tasks/s', '/s', r.rate)
+      bench.record(scenario, system, CEILING, '/s', r.ceiling)
+      bench.record(scenario, system, 'share of that ceiling', 'x', r.rate / r.ceiling)
       bench.record(scenario, system, 'order violations', 'count', r.check.violations)
       bench.record(scenario, system, 'lost tasks', 'count', r.check.lost)
       if (system === 'bullmq' && bench.cfg.bullmqShared) {

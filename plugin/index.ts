@@ -100,6 +100,7 @@ const plugin: FastifyPluginAsync<FifoOptions> = async (app: FastifyInstance, raw
     leaseMs: opts.leaseMs,
     sweepMs: opts.sweepMs,
     burst: opts.burst,
+    pipelinedAcks: opts.pipelinedAcks,
     closeTimeoutMs: opts.closeTimeoutMs,
   })
 

@@ -65,6 +65,16 @@ export interface FifoOptions {
    */
   burst?: number
   /**
+   * Pipelined acks, OFF by default: how many completions of one queue may be
+   * in flight while the tasks behind them already run. With 0 (the default)
+   * task n+1 starts only once Redis has stored task n's completion. With N > 0
+   * an instance runs up to N + 1 tasks of a queue per round trip, and a crash
+   * (or a lost connection) can run an earlier task again after a later one
+   * started: order holds while nothing fails, not across a crash. See README.
+   * @default 0
+   */
+  pipelinedAcks?: number
+  /**
    * How long close waits for running handlers before aborting them.
    * @default 10000
    */
@@ -121,6 +131,7 @@ export interface ResolvedOptions {
   leaseMs: number
   sweepMs: number
   burst: number
+  pipelinedAcks: number
   closeTimeoutMs: number
   connectTimeoutMs: number
   commandTimeoutMs: number
@@ -131,7 +142,7 @@ export interface ResolvedOptions {
   dashboard: ResolvedDashboard | null
 }
 
-const KNOWN = new Set(['redis', 'store', 'prefix', 'concurrency', 'leaseMs', 'sweepMs', 'burst', 'closeTimeoutMs',
+const KNOWN = new Set(['redis', 'store', 'prefix', 'concurrency', 'leaseMs', 'sweepMs', 'burst', 'pipelinedAcks', 'closeTimeoutMs',
   'connectTimeoutMs', 'commandTimeoutMs', 'maxPayloadBytes', 'deadLetterLimit', 'instanceId', 'worker', 'dashboard'])
 const KNOWN_DASHBOARD = new Set(['path', 'auth', 'readOnly', 'showArgs'])
 
@@ -233,6 +244,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     leaseMs,
     sweepMs: int(opts, 'sweepMs', 1000, 10, 600_000, 'milliseconds'),
     burst: int(opts, 'burst', 50, 1, 1_000_000, 'tasks'),
+    pipelinedAcks: int(opts, 'pipelinedAcks', 0, 0, 1000, 'completions'),
     closeTimeoutMs: int(opts, 'closeTimeoutMs', 10_000, 0, 3_600_000, 'milliseconds'),
     connectTimeoutMs: int(opts, 'connectTimeoutMs', 10_000, 50, 600_000, 'milliseconds'),
     commandTimeoutMs: int(opts, 'commandTimeoutMs', 5_000, 50, 600_000, 'milliseconds'),

@@ -5,7 +5,7 @@ import {
 } from './errors'
 import type { Metrics } from './metrics'
 import { backoffDelay, runInContext, type Registry, type TaskContext, type TaskDefinition } from './registry'
-import type { ClaimedTask, EnqueueResult, FailInput, InstanceInfo, LeaseRef, NewTask, Store } from './store/store'
+import type { ClaimedTask, CompleteResult, EnqueueResult, FailInput, InstanceInfo, LeaseRef, NewTask, Store } from './store/store'
 import { parseArgs } from './task'
 
 export interface WorkerOptions {
@@ -18,7 +18,15 @@ export interface WorkerOptions {
   leaseMs: number
   sweepMs: number
   burst: number
+  /** Completions of one queue that may be in flight while later tasks run (0: none, the safe default). */
+  pipelinedAcks: number
   closeTimeoutMs: number
+}
+
+/** A completion sent without waiting for it (pipelined acks). */
+interface PendingAck {
+  taskId: string
+  reply: Promise<CompleteResult>
 }
 
 /** One queue this instance holds, with the run of its current head. */
@@ -248,24 +256,51 @@ export class Worker {
   }
 
   async #runQueue (hold: Hold): Promise<void> {
+    const { store, instance, leaseMs, burst } = this.#o
+    const ahead = this.#o.pipelinedAcks
     let ran = 0
+    // Pipelined acks only: the tasks known to be queued behind the current one, and the completions in flight.
+    let following: ClaimedTask[] = []
+    const acks: PendingAck[] = []
     while (true) {
       const task = hold.task
       const step = await this.#runHead(hold, task)
       ran++
-      if (step === 'released' || hold.lost) return
-      const keep = ran < this.#o.burst && this.#claiming && !this.#closing
+      if (step === 'released' || hold.lost) {
+        await this.#flushAcks(hold, acks)
+        return
+      }
+      const keep = ran < burst && this.#claiming && !this.#closing
+      if (step === 'succeeded' && keep && acks.length < ahead && following.length > 0 && this.#canRunAhead(following[0])) {
+        // Pipelined acks (opt-in): send this completion and start the next task without waiting for it.
+        acks.push({ taskId: task.id, reply: store.complete(hold.lease, task.id, instance.id, leaseMs, true) })
+        hold.task = following.shift() as ClaimedTask
+        hold.controller = null
+        hold.abortReason = undefined
+        continue
+      }
       let next: ClaimedTask | null | 'fenced' | 'stop'
       const sentAt = Date.now()
       if (step === 'succeeded') {
+        // Sent before the pipelined acks are awaited, so it costs no extra round trip.
+        let first: Promise<CompleteResult> | null = store.complete(hold.lease, task.id, instance.id, leaseMs, keep, ahead)
+        if (acks.length > 0) {
+          // Handled below, after the acks (marked handled now so a quick rejection is not reported as unhandled).
+          first.catch(() => {})
+          if (!await this.#flushAcks(hold, acks)) return
+        }
         next = await this.#settle(hold, async () => {
-          const r = await this.#o.store.complete(hold.lease, task.id, this.#o.instance.id, this.#o.leaseMs, keep)
+          const reply = first ?? store.complete(hold.lease, task.id, instance.id, leaseMs, keep, ahead)
+          first = null
+          const r = await reply
           return r.ok ? r.next : 'fenced'
         })
         if (next !== 'fenced' && next !== 'stop') this.#o.metrics.completed++
       } else {
+        // The failed task is the head only once the completions before it are stored.
+        if (acks.length > 0 && !await this.#flushAcks(hold, acks)) return
         next = await this.#settle(hold, async () => {
-          const r = await this.#o.store.fail(hold.lease, step)
+          const r = await store.fail(hold.lease, step)
           if (!r.ok) return 'fenced'
           this.#afterFail(task, r.outcome, step.delayMs)
           return null
@@ -276,11 +311,50 @@ export class Worker {
         return
       }
       if (next === null || next === 'stop') return
+      following = next.following ?? []
       hold.task = next
       hold.controller = null
       hold.abortReason = undefined
-      hold.confirmedUntil = sentAt + this.#o.leaseMs
+      hold.confirmedUntil = sentAt + leaseMs
     }
+  }
+
+  /** A task may run ahead of its predecessor's stored completion only when nothing but its own run can stop it. */
+  #canRunAhead (task: ClaimedTask): boolean {
+    return task.corrupt === undefined && this.#o.registry.get(task.name) !== undefined
+  }
+
+  /**
+   * Waits for the pipelined completions, in order. All stored: true. Otherwise
+   * the hold ends: a refused token means the lease was lost; a failed call
+   * leaves unknown which completions were stored, so the queue is given back
+   * and its next holder starts from the first task whose completion is not
+   * stored (a task may run again after a later one started: the documented
+   * limit of pipelined acks).
+   */
+  async #flushAcks (hold: Hold, acks: PendingAck[]): Promise<boolean> {
+    if (acks.length === 0) return true
+    let fenced = false
+    let failed = false
+    for (const ack of acks) {
+      try {
+        const r = await ack.reply
+        if (r.ok) this.#o.metrics.completed++
+        else fenced = true
+      } catch (err) {
+        this.#storeFailed(err)
+        failed = true
+      }
+    }
+    acks.length = 0
+    if (fenced) {
+      this.#fenced(hold, hold.task)
+    } else if (failed) {
+      hold.lost = true
+      this.#o.log.warn({ queue: hold.lease.queue }, 'fastify-fifo: a pipelined completion failed; giving the queue back so its next holder resumes from the first unstored completion')
+      await this.#o.store.release(hold.lease, true).catch(() => {})
+    }
+    return !fenced && !failed
   }
 
   #afterFail (task: ClaimedTask, outcome: 'retrying' | 'halted' | 'dead', delayMs: number): void {

@@ -86,7 +86,7 @@ export class MemoryStore implements Store {
     return s.grant(s.queue(name), owner, leaseMs)
   }
 
-  async complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult> {
+  async complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0): Promise<CompleteResult> {
     const s = this.#state
     const q = s.leased(lease)
     if (q === null) return { ok: false, fenced: true }
@@ -101,7 +101,9 @@ export class MemoryStore implements Store {
       q.lease = { owner, token: lease.token, expiresAt: now + leaseMs }
       const next = s.head(q)
       if (!repeat) next.attempts++
-      return { ok: true, next: claimedTask(next, q.lease) }
+      const claimed = claimedTask(next, q.lease)
+      if (!repeat && lookahead >= 1) claimed.following = s.following(q, Math.min(Math.floor(lookahead), 1000), q.lease)
+      return { ok: true, next: claimed }
     }
     s.unlease(q)
     // Back of the line: a queue that ran its burst lets the others have a turn (G7).

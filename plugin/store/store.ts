@@ -80,6 +80,11 @@ export interface ClaimedTask {
   leaseExpiresAt: number
   /** Set when the stored record could not be decoded; the worker dead-letters the task with this reason. */
   corrupt?: string
+  /**
+   * Only from `complete` with a lookahead: the tasks queued right behind this
+   * head, in order (attempt 1 assumed, nothing counted or leased for them yet).
+   */
+  following?: ClaimedTask[]
 }
 
 /** Identifies the lease a worker holds. */
@@ -259,8 +264,11 @@ export interface Store {
    * an earlier call did the work and only its reply was lost. Nothing is removed
    * again; with `keep` the current head is handed back as `next` (its attempt
    * already counted), without it the lease is released.
+   *
+   * `lookahead` (pipelined acks, opt-in): with `keep`, `next.following` also
+   * holds up to that many tasks queued behind the next head. Reading only.
    */
-  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult>
+  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead?: number): Promise<CompleteResult>
 
   /** Records a failure of the head (checking the token) and releases the lease. See FailInput. */
   fail (lease: LeaseRef, input: FailInput): Promise<FailResult>

@@ -54,12 +54,12 @@ export function observeStore (store: Store, log: { write: (body: EventBody) => v
     return result
   }
 
-  store.complete = async (lease, taskId, owner, leaseMs, keep) => {
+  store.complete = async (lease, taskId, owner, leaseMs, keep, lookahead) => {
     const k = key(lease.queue, lease.token)
     const head = heads.get(k) ?? { id: '?', seq: -1, attempt: -1 }
     const ref = { id: head.id, queue: lease.queue, seq: head.seq, attempt: head.attempt }
     try {
-      const result = await complete(lease, taskId, owner, leaseMs, keep)
+      const result = await complete(lease, taskId, owner, leaseMs, keep, lookahead)
       log.write({ type: 'settle', ...ref, op: 'complete', result: result.ok ? 'ok' : 'fenced' })
       heads.delete(k)
       if (result.ok) remember(result.next)

@@ -292,6 +292,48 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
       t.ok(claims > 0, 'claimed by the claim loop')
     })
 
+    t.test('pipelinedAcks (opt-in): tasks run ahead of their stored completions, in order, once each; a failure retries in place', async (t) => {
+      const b = await backend(kind)
+      t.teardown(() => b.cleanup())
+      const app = await b.app({ concurrency: 2, pipelinedAcks: 8, burst: 30 })
+      const log: Record<string, number[]> = {}
+      const attempts: Record<string, number> = {}
+      let running = 0
+      let overlap = 0
+      const step = app.fifo.define('step', { queue: (q: string) => q, attempts: 3, backoff: 5 }, async (q: string, n: number) => {
+        if (++running > 2) overlap++
+        const key = `${q}#${n}`
+        attempts[key] = taskContext()!.attempt
+        // Task 37 of queue b fails on its first attempt, deep inside a pipelined run.
+        if (q === 'b' && n === 37 && attempts[key] === 1) { running--; throw new Error('once') }
+        ;(log[q] ??= []).push(n)
+        running--
+      })
+      // Pre-fill before the worker starts, so runs are long and pipelining kicks in.
+      const store = app.fifo.store
+      for (const q of ['a', 'b', 'c']) {
+        for (let n = 0; n < 100; n++) await store.enqueue({ queue: q, name: 'step', payload: JSON.stringify([q, n]) })
+      }
+      void step
+      // The worker asks for a lookahead only on the completions it waits for; the others it pipelines.
+      let pipelined = 0
+      let awaited = 0
+      const complete = store.complete.bind(store)
+      store.complete = async (lease, taskId, owner, leaseMs, keep, lookahead) => {
+        if (lookahead === undefined) pipelined++
+        else awaited++
+        return await complete(lease, taskId, owner, leaseMs, keep, lookahead)
+      }
+      await app.ready()
+      await until('all ran', async () => (await store.overview()).pendingTasks === 0 && ['a', 'b', 'c'].every((q) => log[q]?.length === 100), 15000)
+      t.ok(pipelined > 3 * awaited, `most completions were pipelined (${pipelined} sent without waiting, ${awaited} awaited)`)
+      for (const q of ['a', 'b', 'c']) t.same(log[q], Array.from({ length: 100 }, (_, i) => i), `queue ${q} in order, each task once`)
+      t.equal(attempts['b#37'], 2, 'the failed task ran again at the head')
+      t.equal(attempts['b#38'], 1, 'the task behind it waited')
+      t.equal(overlap, 0)
+      t.equal((await store.listDead(0, 10)).total, 0)
+    })
+
     t.test('fairness: with more runnable queues than slots, a holder gives its queue back after a burst', async (t) => {
       const b = await backend(kind, kind === 'memory' ? new MemoryStore({}) : undefined)
       t.teardown(() => b.cleanup())

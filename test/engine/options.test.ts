@@ -17,6 +17,9 @@ t.test('bad options are refused at register, naming the option and the value', a
     [{ redis: 42 }, /"redis" option/],
     [{ worker: 'yes' }, /"worker" option must be true or false, got "yes"/],
     [{ maxPayloadBytes: 'big' }, /"maxPayloadBytes" option/],
+    [{ pipelinedAcks: -1 }, /"pipelinedAcks" option .* got -1/],
+    [{ pipelinedAcks: 2.5 }, /"pipelinedAcks" option .* got 2\.5/],
+    [{ pipelinedAcks: 5000 }, /"pipelinedAcks" option .* got 5000/],
   ]
   for (const [opts, message] of cases) {
     const app = Fastify()

@@ -1,7 +1,7 @@
 import { FST_FIFO_NOT_FOUND } from '../../errors'
 import type { ClaimedTask, InstanceInfo, LeaseRef, QueueRow } from '../store'
 import { ReadyList } from './ready-list'
-import { claimedTask, queueRow, queueState, type DeadRecord, type QueueRecord, type TaskRecord } from './records'
+import { claimedTask, queueRow, queueState, type DeadRecord, type Lease, type QueueRecord, type TaskRecord } from './records'
 import { ThroughputStats } from './stats'
 import { TaskList } from './task-list'
 import { WakeSignal } from './wake'
@@ -172,6 +172,11 @@ export class MemoryState {
     const task = this.tasks.get(id)
     if (task === undefined) throw new Error(`fifo memory store: task ${JSON.stringify(id)} is listed but missing`)
     return task
+  }
+
+  /** Up to `n` tasks behind the head, as they will be claimed (attempt 1, under `lease`); nothing is counted. */
+  following (q: QueueRecord, n: number, lease: Lease): ClaimedTask[] {
+    return q.ids.slice(1, n).map((id) => ({ ...claimedTask(this.task(id), lease), attempt: 1 }))
   }
 
   head (q: QueueRecord): TaskRecord {

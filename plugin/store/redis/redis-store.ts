@@ -255,15 +255,21 @@ export class RedisStore implements Store {
     return this.#send('claim', [owner, leaseMs], decodeClaim)
   }
 
-  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean): Promise<CompleteResult> {
-    return this.#send('complete', [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0', taskId], (reply): CompleteResult => {
+  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0): Promise<CompleteResult> {
+    const args: Array<string | number> = [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0', taskId]
+    if (lookahead > 0) args.push(Math.floor(lookahead))
+    return this.#send('complete', args, (reply): CompleteResult => {
       const r = reply as ReplyList
       if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
       if (r[0] === 0) return { ok: true, next: null }
       // r[3]/r[4] are set only when a retried call hands back a head it had already counted.
-      return { ok: true, next: claimedTask(lease.queue, String(r[1]), r[3] === undefined ? 1 : Number(r[3]), lease.token, Number(r[2]), str(r[4])) }
+      const expiresAt = Number(r[2])
+      const next = claimedTask(lease.queue, String(r[1]), r[3] === undefined || r[3] === null ? 1 : Number(r[3]), lease.token, expiresAt, str(r[4]))
+      if (r.length > 5) next.following = r.slice(5).map((rec) => claimedTask(lease.queue, String(rec), 1, lease.token, expiresAt, null))
+      return { ok: true, next }
     })
   }
+
 
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {
     const r = await this.#run('fail', [lease.queue, lease.token, input.error, input.maxAttempts, Math.max(0, Math.floor(input.delayMs)),

@@ -83,6 +83,26 @@ export function flowCases (t: Test, factory: HarnessFactory): void {
     t.match(await s.getQueue('rq'), { depth: 1, state: 'waiting' })
   })
 
+  t.test('complete with a lookahead also returns the tasks queued behind the next head, counting nothing', async (t) => {
+    const { s } = await setup(t, factory)
+    const ids: string[] = []
+    for (let i = 1; i <= 5; i++) ids.push((await s.enqueue(task('la', i, i === 3 ? { requestId: 'req-3' } : {}))).id)
+    const first = notNull(t, await s.claim('owner-a', LEASE_MS), 'claimed')
+    const r = await s.complete(ref(first), first.id, 'owner-a', LEASE_MS, true, 2)
+    const next = r.ok ? notNull(t, r.next, 'next head') : null
+    t.match(next, { id: ids[1], attempt: 1, token: first.token })
+    t.same(next?.following?.map((f) => [f.id, f.attempt, f.token, f.payload, f.requestId]), [[ids[2], 1, first.token, '[3]', 'req-3'], [ids[3], 1, first.token, '[4]', undefined]], 'two tasks behind it, in order')
+    t.same((await s.queueTasks('la', 0, 10)).items.map((row) => row.attempts), [1, 0, 0, 0], 'only the next head counts an attempt')
+    // Completing them one by one, as a pipelining worker does, hands each on in turn.
+    const again = await s.complete(ref(first), ids[1], 'owner-a', LEASE_MS, true)
+    t.match(again, { ok: true, next: { id: ids[2], attempt: 1 } })
+    t.equal(again.ok ? again.next?.following : 'x', undefined, 'no lookahead unless asked')
+    const last = await s.complete(ref(first), ids[2], 'owner-a', LEASE_MS, true, 10)
+    t.same(last.ok ? last.next?.following?.map((f) => f.id) : null, [ids[4]], 'a lookahead past the tail returns what there is')
+    const end = await s.complete(ref(first), ids[3], 'owner-a', LEASE_MS, true, 10)
+    t.same(end.ok ? end.next?.following ?? [] : null, [], 'nothing behind the last task')
+  })
+
   t.test('claim takes waiting queues FIFO and never hands out a queue that is held', async (t) => {
     const { s } = await setup(t, factory)
     await s.enqueue(task('a', 1))

@@ -31,10 +31,13 @@
 -- ARGV[6] taskId: the head the caller ran. When the head is another task under
 --         a still-valid lease, an earlier call already completed it and only
 --         its reply was lost: nothing is removed again (retry-safe).
+-- ARGV[7] lookahead: with keep, how many records after the next head to
+--         return as well (pipelined acks, an opt-in worker mode); '0' or absent: none
 --
 -- Returns {-1} when fenced (lease lost or expired; nothing changed), {0} when
 -- the lease was released, or {1, record, leaseExpiresAt (ms)} for the next head
--- (attempt 1, no last error, same token); a retried call returns
+-- (attempt 1, no last error, same token), followed with a lookahead by
+-- {false, false, record…} of the tasks behind it (not started, nothing counted); a retried call returns
 -- {1, record, leaseExpiresAt, attempt, lastError or nil} for the head it had already handed out.
 local rcall = redis.call
 -- @include _clock
@@ -80,7 +83,11 @@ if nextRec and keep and not paused then
   local expiresAt = now + tonumber(ARGV[4])
   rcall('HSET', KEYS[1], queue, leaseValue(token, num, expiresAt, '1', ARGV[3]))
   if flags ~= '1' then rcall('HSET', KEYS[3], queue, 1) end
-  return {1, nextRec, expiresAt}
+  local lookahead = tonumber(ARGV[7] or '0') or 0
+  if lookahead < 1 then return {1, nextRec, expiresAt} end
+  local reply = {1, nextRec, expiresAt, false, false}
+  for _, rec in ipairs(rcall('LRANGE', listKey, 1, math.min(lookahead, 1000))) do reply[#reply + 1] = rec end
+  return reply
 end
 
 rcall('HDEL', KEYS[1], queue)

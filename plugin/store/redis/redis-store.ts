@@ -270,7 +270,6 @@ export class RedisStore implements Store {
     })
   }
 
-
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {
     const r = await this.#run('fail', [lease.queue, lease.token, input.error, input.maxAttempts, Math.max(0, Math.floor(input.delayMs)),
       input.onExhausted, input.deadLetterNow === true ? '1' : '0', this.#deadLetterLimit]) as ReplyList

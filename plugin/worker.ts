@@ -42,6 +42,14 @@ interface Hold {
   /** Local time until which the store has confirmed the lease (last successful renewal + leaseMs). */
   confirmedUntil: number
   lost: boolean
+  /**
+   * True from the moment a head's settling call (complete, fail, park) is sent
+   * until the worker has taken in its reply and goes on with the next head
+   * (for good when the hold ends). Meanwhile a heartbeat that no longer finds
+   * the lease proves nothing — that call may have ended the lease itself —
+   * so its own reply decides.
+   */
+  settling: boolean
   done: Promise<void>
 }
 
@@ -244,6 +252,7 @@ export class Worker {
       // The store granted the lease after we sent the request, so it lasts at least until here.
       confirmedUntil: sentAt + this.#o.leaseMs,
       lost: false,
+      settling: false,
       done: Promise.resolve(),
     }
     this.#holds.set(first.queue, hold)
@@ -273,6 +282,7 @@ export class Worker {
       const keep = ran < burst && this.#claiming && !this.#closing
       if (step === 'succeeded' && keep && acks.length < ahead && following.length > 0 && this.#canRunAhead(following[0])) {
         // Pipelined acks (opt-in): send this completion and start the next task without waiting for it.
+        hold.settling = true
         acks.push({ taskId: task.id, reply: store.complete(hold.lease, task.id, instance.id, leaseMs, true) })
         hold.task = following.shift() as ClaimedTask
         hold.controller = null
@@ -281,6 +291,7 @@ export class Worker {
       }
       let next: ClaimedTask | null | 'fenced' | 'stop'
       const sentAt = Date.now()
+      hold.settling = true
       if (step === 'succeeded') {
         // Sent before the pipelined acks are awaited, so it costs no extra round trip.
         let first: Promise<CompleteResult> | null = store.complete(hold.lease, task.id, instance.id, leaseMs, keep, ahead)
@@ -312,6 +323,7 @@ export class Worker {
       }
       if (next === null || next === 'stop') return
       following = next.following ?? []
+      hold.settling = acks.length > 0
       hold.task = next
       hold.controller = null
       hold.abortReason = undefined
@@ -421,6 +433,7 @@ export class Worker {
         this.#missingLogged.add(task.name)
         this.#o.log.warn({ queue: task.queue, task: task.name }, 'fastify-fifo: no handler with this name here; the queue waits for an instance that has it')
       }
+      hold.settling = true
       await this.#settle(hold, async () => await this.#o.store.park(hold.lease, task.name))
       return 'released'
     }
@@ -503,7 +516,8 @@ export class Worker {
       const lostSet = new Set(lost)
       for (const h of holds) {
         if (lostSet.has(h.lease.queue) && h.lease.token === this.#holds.get(h.lease.queue)?.lease.token) {
-          this.#fenced(h, h.task)
+          // A completion that emptied the queue also ends the lease: not a loss. Its reply decides.
+          if (!h.settling) this.#fenced(h, h.task)
         } else {
           h.confirmedUntil = sentAt + this.#o.leaseMs
         }

@@ -24,6 +24,8 @@ export interface AppConfig {
   sweepMs: number
   concurrency?: number
   burst?: number
+  /** fastify-fifo's pipelinedAcks (opt-in). Pair with observe: false (the observer follows one head per lease). */
+  pipelinedAcks?: number
   commandTimeoutMs?: number
   closeTimeoutMs?: number
   /** The step task's timeoutMs and attempts. */
@@ -95,6 +97,7 @@ async function main (): Promise<void> {
     sweepMs: cfg.sweepMs,
     concurrency: cfg.concurrency ?? 8,
     burst: cfg.burst ?? 20,
+    pipelinedAcks: cfg.pipelinedAcks ?? 0,
     commandTimeoutMs: cfg.commandTimeoutMs ?? 2000,
     closeTimeoutMs: cfg.closeTimeoutMs ?? 2000,
     dashboard: false,

@@ -16,16 +16,6 @@ export async function open (opts: OpenOptions): Promise<Instance> {
   const queue = new Queue<{ s: number } | object>({ redis, namespace: opts.ns })
   const handler = opts.handler
   let worker: Worker<{ s: number } | object> | null = null
-  if (handler !== null) {
-    worker = new Worker<{ s: number } | object>({
-      queue,
-      concurrency: opts.slots,
-      handler: async (job) => {
-        await handler(job.groupId, (job.data as { s: number }).s)
-      },
-    })
-    worker.on('error', () => {})
-  }
   const add = async (key: string, data: object): Promise<void> => {
     await queue.add({ groupId: key, data })
   }
@@ -34,7 +24,18 @@ export async function open (opts: OpenOptions): Promise<Instance> {
     async enqueuePayload (key, payload) { await add(key, payload) },
     async enqueueFromRequest (_request: FastifyRequest, key, seq) { await add(key, { s: seq }) },
     async start () {
-      worker?.run().catch(() => {})
+      if (handler === null) return
+      // GroupMQ's Worker starts working in its constructor, so it is made here, at
+      // "go": made in open(), the other processes' workers drained tasks while the
+      // first one was still pre-filling (500–870 tasks of a many-queues run).
+      worker = new Worker<{ s: number } | object>({
+        queue,
+        concurrency: opts.slots,
+        handler: async (job) => {
+          await handler(job.groupId, (job.data as { s: number }).s)
+        },
+      })
+      worker.on('error', () => {})
     },
     async close () {
       if (worker !== null) await worker.close().catch(() => {})

@@ -60,6 +60,7 @@ async function drain (job: Extract<Job, { role: 'drain' }>): Promise<Running> {
     ns: job.ns,
     slots: 1,
     ownedKeys: ['serial'],
+    pipelinedAcks: job.pipelinedAcks,
     handler: (_key, seq) => {
       if (done === job.warmup) {
         cpu0 = process.cpuUsage()

@@ -14,11 +14,11 @@ import { cpus, totalmem } from 'node:os'
 import { dirname } from 'node:path'
 import { Bench, config, log } from './lib/context'
 import { parseInfo, startRedis } from './lib/redis'
-import { table, targets, targetTable } from './lib/report'
+import { optInLine, table, targets, targetTable } from './lib/report'
 import { measureLimits } from './scenarios/limits'
 import { http } from './scenarios/http'
 import { manyQueues, wide } from './scenarios/many'
-import { enqueue, memory, pickupLatency, serialDrain } from './scenarios/single'
+import { enqueue, memory, pickupLatency, PIPELINED_DRAIN, serialDrain } from './scenarios/single'
 import { SYSTEMS, type SystemName } from './systems/types'
 
 const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = {
@@ -96,6 +96,8 @@ async function main (): Promise<void> {
     lines.push(table(rows))
     lines.push('')
     lines.push(targetTable(targets(rows)))
+    const optIn = optInLine(rows, PIPELINED_DRAIN)
+    if (optIn !== null) lines.push('', optIn)
     if (bench.profiles.size > 0) {
       lines.push('')
       lines.push('Redis time per task by command (commands run inside scripts are also listed under their own name):')

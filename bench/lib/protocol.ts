@@ -2,7 +2,7 @@ import type { SystemName } from '../systems/types'
 
 /** What the bench runner asks a child process to do (one job per child). */
 export type Job =
-  | { role: 'drain', system: SystemName, url: string, ns: string, tasks: number, warmup: number }
+  | { role: 'drain', system: SystemName, url: string, ns: string, tasks: number, warmup: number, pipelinedAcks?: number }
   | { role: 'enqueue', system: SystemName, url: string, ns: string, calls: number, inFlight: number, warmup: number, keys: number }
   | { role: 'pickup', system: SystemName, url: string, ns: string, samples: number, warmup: number }
   // `fill`: worker 0 pre-fills keyCount × perKey tasks in this shape before it reports ready.

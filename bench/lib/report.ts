@@ -129,3 +129,19 @@ export function targetTable (checks: Check[]): string {
   for (const c of checks) out.push(`| ${c.target} | ${c.measured} | ${c.pass === null ? '–' : c.pass ? 'yes' : '**no**'} | ${c.ceiling ?? ''} |`)
   return out.join('\n')
 }
+
+/** The opt-in pipelined-acks drain next to the peers' (safe-by-design) drains of the same run. Not a target: it gives up order across crashes. */
+export function optInLine (rows: Row[], scenario: string): string | null {
+  const get = (sc: string, system: RowSystem): number | undefined =>
+    rows.find((r) => r.scenario === sc && r.system === system && r.metric === 'tasks/s')?.value
+  const ours = get(scenario, 'fastify-fifo')
+  if (ours === undefined) return null
+  const parts = [`${scenario}: ${Math.round(ours).toLocaleString('en-US')} tasks/s`]
+  const safe = get('serial-drain', 'fastify-fifo')
+  if (safe !== undefined) parts.push(`${(ours / safe).toFixed(2)}× the default mode`)
+  for (const [system, label] of [['bullmq', 'BullMQ'], ['groupmq', 'GroupMQ'], ['limit', 'sequential EVALSHA']] as const) {
+    const peer = system === 'limit' ? rows.find((r) => r.scenario === 'limit' && r.metric === 'sequential EVALSHA')?.value : get('serial-drain', system)
+    if (peer !== undefined) parts.push(`${(ours / peer).toFixed(2)}× ${label}`)
+  }
+  return `Opt-in, not the default (a crash can re-run a task after a later one started): ${parts.join(', ')}.`
+}

@@ -16,6 +16,7 @@ export async function open (opts: OpenOptions): Promise<Instance> {
     prefix: opts.ns,
     concurrency: opts.slots,
     worker: handler !== null,
+    pipelinedAcks: opts.pipelinedAcks ?? 0,
     dashboard: false,
   })
   const task = app.fifo.define('bench', { queue: (key: string, _seq: number) => key }, async (key: string, seq: number) => {

@@ -21,6 +21,8 @@ export interface OpenOptions {
    * process. Ignored by the other systems (any instance may take any key).
    */
   ownedKeys: string[]
+  /** fastify-fifo only: its opt-in pipelinedAcks (its own bench row; 0 or absent: the safe default). */
+  pipelinedAcks?: number
   /** BullMQ only: one shared queue for every key, `slots` concurrency (fast, but does not keep per-key order). */
   bullmqShared?: boolean
   /** Register on this Fastify app instead of a private one (http scenario). */

@@ -106,8 +106,16 @@ export function targets (rows: Row[]): Check[] {
   add('pickup p99 ≤ 2 ms', p99, 2, '<=', (a) => `${a.toFixed(2)} ms`)
   const bp50 = get('pickup-latency', 'bullmq', 'p50')
   const bp99 = get('pickup-latency', 'bullmq', 'p99')
+  // The task cannot start before its enqueue is stored: one round trip from an idle process at least.
+  const idleTrip = (p: string): number | undefined => rows.find((r) => r.scenario === 'limit' && r.metric === `PING after 10–30 ms idle, ${p}`)?.value
+  const below = (bound: number | undefined, floor: number | undefined): void => {
+    const last = checks[checks.length - 1]
+    if (bound !== undefined && floor !== undefined && bound < floor * 1.25) last.ceiling = `needs ≤ ${bound.toFixed(2)} ms; one idle PING round trip alone takes ${floor.toFixed(2)} ms`
+  }
   add('pickup p50 ≤ ⅓ BullMQ', p50, bp50 === undefined ? undefined : bp50 / 3, '<=', (a, b) => x(a, b * 3))
+  below(bp50 === undefined ? undefined : bp50 / 3, idleTrip('p50'))
   add('pickup p99 ≤ ⅓ BullMQ', p99, bp99 === undefined ? undefined : bp99 / 3, '<=', (a, b) => x(a, b * 3))
+  below(bp99 === undefined ? undefined : bp99 / 3, idleTrip('p99'))
   for (const scenario of [...new Set(rows.filter((r) => r.scenario.startsWith('many-queues:')).map((r) => r.scenario))]) {
     const v = get(scenario, 'fastify-fifo', 'order violations')
     add(`${scenario} 0 order violations`, v, 0, '<=', (a) => `${a}`)

@@ -60,11 +60,12 @@ function outcomeError (code: number, subject: string, detail?: Reply): Error {
 }
 
 /**
- * Enqueue batching. Every enqueue made in one turn of the event loop (the
- * requests one poll of the sockets delivered, a burst of calls from one
- * handler) goes to Redis as one script call, flushed by setImmediate: right
- * after the I/O callbacks of this turn, so a lone call waits microseconds,
- * not a timer. Each caller still resolves only once its task is stored, so
+ * Enqueue batching. While an enqueue call is on the wire, the enqueues made
+ * in the same turn of the event loop (the requests one poll of the sockets
+ * delivered, a burst of calls from one handler) go to Redis as one script
+ * call, flushed by setImmediate: right after the I/O callbacks of this turn,
+ * not a timer. With nothing on the wire a call is sent at once, so a lone or
+ * sequential caller never waits. Each caller still resolves only once its task is stored, so
  * nothing is acknowledged early; one call per batch saves the per-command
  * cost on both sides (measured in bench/README.md). Bounded so one call
  * never holds Redis for long.
@@ -134,6 +135,8 @@ export class RedisStore implements Store {
   #closing: Promise<void> | null = null
   /** Enqueues made in this turn of the event loop, sent together (see #flush). */
   #batch: EnqueueBatch | null = null
+  /** Enqueue calls sent and not answered yet. */
+  #sending = 0
 
   constructor (options: RedisStoreOptions) {
     if (typeof options.prefix !== 'string' || options.prefix === '' || /[{}\s]/.test(options.prefix)) {
@@ -205,9 +208,12 @@ export class RedisStore implements Store {
         this.#flush()
         batch = null
       }
+      // With nothing on the wire a call goes at once (a lone or sequential caller waits for
+      // nothing); while a call is out, the next ones gather until the end of this turn.
+      const now = batch === null && this.#sending === 0
       if (batch === null) {
         batch = this.#batch = { owner: '', leaseMs: 0, args: ['', 0], items: [], bytes: 0 }
-        setImmediate(this.#flushSoon)
+        if (!now) setImmediate(this.#flushSoon)
       }
       if (claim !== undefined && batch.owner === '') {
         batch.owner = batch.args[0] = claim.owner
@@ -216,7 +222,7 @@ export class RedisStore implements Store {
       batch.args.push(task.queue, task.name, task.payload, task.requestId ?? '', task.dedupeId ?? '', dedupeMs, claim === undefined ? '' : '1')
       batch.items.push({ task, resolve, reject })
       batch.bytes += task.payload.length
-      if (batch.items.length >= MAX_BATCH_TASKS || batch.bytes >= MAX_BATCH_BYTES) this.#flush()
+      if (now || batch.items.length >= MAX_BATCH_TASKS || batch.bytes >= MAX_BATCH_BYTES) this.#flush()
     })
   }
 
@@ -228,7 +234,8 @@ export class RedisStore implements Store {
     if (batch === null) return
     this.#batch = null
     const { items } = batch
-    this.#conn.send(this.#scripts.command('enqueue', batch.args), asIs).then((reply) => {
+    this.#sending++
+    this.#conn.send(this.#scripts.command('enqueue', batch.args), asIs).finally(() => { this.#sending-- }).then((reply) => {
       const replies = reply as ReplyList[]
       if (!Array.isArray(replies) || replies.length !== items.length) throw new Error(`fifo: enqueue returned ${Array.isArray(replies) ? replies.length : typeof replies} replies for ${items.length} tasks`)
       for (let i = 0; i < items.length; i++) {

@@ -86,7 +86,13 @@ if nextRec and keep and not paused then
   local lookahead = tonumber(ARGV[7] or '0') or 0
   if lookahead < 1 then return {1, nextRec, expiresAt} end
   local reply = {1, nextRec, expiresAt, false, false}
-  for _, rec in ipairs(rcall('LRANGE', listKey, 1, math.min(lookahead, 1000))) do reply[#reply + 1] = rec end
+  -- Bounded in bytes too (payloads may be large): at least one record, then up to ~1 MB.
+  local bytes = 0
+  for _, rec in ipairs(rcall('LRANGE', listKey, 1, math.min(lookahead, 1000))) do
+    if bytes > 1000000 then break end
+    bytes = bytes + #rec
+    reply[#reply + 1] = rec
+  end
   return reply
 end
 

@@ -8,6 +8,8 @@
 -- paused) scores its haltedAt; any other queue 1e13 + its head's enqueuedAt;
 -- a queue with no head (paused and empty) 3e13. Equal scores sort by name.
 
+-- @include _base36
+
 local HEAD_BASE = 10000000000000
 local EMPTY_SCORE = 30000000000000
 -- Wake-up tokens kept while nobody waits: a woken worker claims until nothing is left, so a few suffice.
@@ -69,4 +71,15 @@ local function relistAfterHead (queuesKey, readyKey, wakeKey, qidKey, qnameKey, 
   else
     dropQueue(qidKey, qnameKey, queuesKey, queue, num)
   end
+end
+
+-- The number of `queue` (its list is {p}:q:<number>), given one on first use.
+local function queueNumber (qidKey, qnameKey, qseqKey, queue)
+  local num = rcall('HGET', qidKey, queue)
+  if not num then
+    num = base36(rcall('INCR', qseqKey))
+    rcall('HSET', qidKey, queue, num)
+    rcall('HSET', qnameKey, num, queue)
+  end
+  return num
 end

@@ -68,12 +68,7 @@ local function enqueueOne (queue, name, payload, requestId, dedupeId, dedupeMs, 
     local b = a and string.find(hit, '\n', a + 1, true)
     if b then return {1, string.sub(hit, 1, a - 1), string.sub(hit, a + 1, b - 1), string.sub(hit, b + 1)} end
   end
-  local num = rcall('HGET', KEYS[1], queue)
-  if not num then
-    num = base36(rcall('INCR', KEYS[3]))
-    rcall('HSET', KEYS[1], queue, num)
-    rcall('HSET', KEYS[2], num, queue)
-  end
+  local num = queueNumber(KEYS[1], KEYS[2], KEYS[3], queue)
   local id = num .. '-' .. base36(rcall('INCR', KEYS[4]))
   local reply = {0, id}
   added = added + 1

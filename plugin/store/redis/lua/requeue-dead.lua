@@ -40,12 +40,7 @@ if queue == '' or recordId(rec) ~= id or not recordTime(rec) then return {-7} en
 local nameEnd = string.find(rec, '\n', #id + 2, true)
 local name = string.sub(rec, #id + 2, nameEnd - 1)
 
-local num = rcall('HGET', KEYS[3], queue)
-if not num then
-  num = base36(rcall('INCR', KEYS[5]))
-  rcall('HSET', KEYS[3], queue, num)
-  rcall('HSET', KEYS[4], num, queue)
-end
+local num = queueNumber(KEYS[3], KEYS[4], KEYS[5], queue)
 if string.sub(id, 1, #num + 1) ~= num .. '-' then rcall('HSET', KEYS[12], id, queue) end
 rcall('HDEL', KEYS[1], id)
 rcall('LREM', KEYS[2], 1, id)

@@ -77,7 +77,7 @@ const plugin: FastifyPluginAsync<FifoOptions> = async (app: FastifyInstance, raw
   const metrics = new Metrics()
   const registry: Registry = new Registry({
     // Through the worker (made below, before any call): it may claim the task for this instance.
-    send: async (task): Promise<EnqueueResult> => await worker.enqueue(task),
+    send: (task): Promise<EnqueueResult> => worker.enqueue(task),
     maxPayloadBytes: opts.maxPayloadBytes,
     isClosed: () => closed,
     onEnqueued: () => { metrics.enqueued++ },

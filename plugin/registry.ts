@@ -238,7 +238,8 @@ export class Registry {
   }
 
   #makeTask<A extends unknown[]> (def: TaskDefinition, call: CallOptions): Task<A> {
-    const fn = (async (...args: A) => await this.enqueue(def, args, call)) as Task<A>
+    // No async wrapper of its own: registry.enqueue is async, so a bad call still rejects, never throws.
+    const fn = ((...args: A) => this.enqueue(def, args, call)) as Task<A>
     Object.defineProperty(fn, 'taskName', { value: def.name, enumerable: true })
     Object.defineProperty(fn, 'name', { value: def.name })
     Object.defineProperty(fn, 'with', {

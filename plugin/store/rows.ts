@@ -9,17 +9,27 @@ export function deadTaskRow (dead: StoredDeadLetter): TaskRow {
   return { ...task, where: 'dead', position: null, lastError: dead.lastError, deadReason: reason, deadAt }
 }
 
+/** The fields every view of a task shares, whatever store and state it comes from. */
+export interface TaskFields {
+  id: string
+  queue: string
+  name: string
+  payload: string
+  enqueuedAt: number
+  requestId: string | null
+}
+
+/** A copy of just the shared fields (so no caller holds a stored object). */
+export function taskFields (t: TaskFields): TaskFields {
+  return { id: t.id, queue: t.queue, name: t.name, payload: t.payload, enqueuedAt: t.enqueuedAt, requestId: t.requestId }
+}
+
+/** The task-read view of a task still in its queue (position 0 is the head). */
+export function pendingRow (t: TaskFields, position: number, attempts: number, lastError: string | null): TaskRow {
+  return { ...taskFields(t), where: position === 0 ? 'head' : 'pending', position, attempts, lastError, deadReason: null, deadAt: null }
+}
+
 /** The public dead letter: a copy without the stored-only fields. */
 export function publicDead (dead: StoredDeadLetter): DeadLetter {
-  return {
-    id: dead.id,
-    queue: dead.queue,
-    name: dead.name,
-    payload: dead.payload,
-    enqueuedAt: dead.enqueuedAt,
-    requestId: dead.requestId,
-    attempts: dead.attempts,
-    reason: dead.reason,
-    deadAt: dead.deadAt,
-  }
+  return { ...taskFields(dead), attempts: dead.attempts, reason: dead.reason, deadAt: dead.deadAt }
 }

@@ -1,5 +1,6 @@
 import type { ClaimedTask, DeadLetter, HeadInfo, QueueRow, QueueState, TaskRow } from '../store'
 import type { TaskList } from './task-list'
+import { pendingRow } from '../rows'
 
 /** A task still in its queue. */
 export interface TaskRecord {
@@ -96,20 +97,7 @@ export function queueRow (q: QueueRecord, head: TaskRecord | undefined): QueueRo
 }
 
 export function pendingTaskRow (task: TaskRecord, position: number): TaskRow {
-  return {
-    id: task.id,
-    queue: task.queue,
-    name: task.name,
-    payload: task.payload,
-    enqueuedAt: task.enqueuedAt,
-    requestId: task.requestId,
-    where: position === 0 ? 'head' : 'pending',
-    position,
-    attempts: task.attempts,
-    lastError: task.lastError,
-    deadReason: null,
-    deadAt: null,
-  }
+  return pendingRow(task, position, task.attempts, task.lastError)
 }
 
 export { deadTaskRow, publicDead as deadLetter } from '../rows'

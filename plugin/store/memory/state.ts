@@ -3,6 +3,7 @@ import type { ClaimedTask, InstanceInfo, LeaseRef, QueueRow } from '../store'
 import { ReadyList } from './ready-list'
 import { claimedTask, queueRow, queueState, type DeadRecord, type Lease, type QueueRecord, type TaskRecord } from './records'
 import { ThroughputStats } from './stats'
+import { taskFields } from '../rows'
 import { TaskList } from './task-list'
 import { WakeSignal } from './wake'
 
@@ -128,18 +129,7 @@ export class MemoryState {
 
   deadLetterHead (q: QueueRecord, reason: string): DeadRecord {
     const task = this.dropHead(q)
-    const dead: DeadRecord = {
-      id: task.id,
-      queue: task.queue,
-      name: task.name,
-      payload: task.payload,
-      enqueuedAt: task.enqueuedAt,
-      requestId: task.requestId,
-      attempts: task.attempts,
-      reason,
-      deadAt: this.now(),
-      lastError: task.lastError,
-    }
+    const dead: DeadRecord = { ...taskFields(task), attempts: task.attempts, reason, deadAt: this.now(), lastError: task.lastError }
     this.dead.set(dead.id, dead)
     while (this.dead.size > this.deadLetterLimit) {
       const oldest = this.dead.keys().next()

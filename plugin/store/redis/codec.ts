@@ -1,4 +1,5 @@
 import type { DeadLetter, HeadInfo, InstanceRow, QueueRow, QueueState, TaskRow } from '../store'
+import { pendingRow } from '../rows'
 
 /**
  * Decoding what the Lua scripts return. Task records are single strings
@@ -136,20 +137,7 @@ export function decodeQueueRow (reply: ReplyList, at: number): QueueRow {
 export function pendingTaskRow (queue: string, record: string, position: number, heads: Reply): TaskRow {
   const task = decodeTask(record)
   const { attempts, lastError } = decodeHead(heads)
-  return {
-    id: task.id,
-    queue,
-    name: task.name,
-    payload: task.payload,
-    enqueuedAt: task.enqueuedAt,
-    requestId: task.requestId,
-    where: position === 0 ? 'head' : 'pending',
-    position,
-    attempts: position === 0 ? attempts : 0,
-    lastError: position === 0 ? lastError : null,
-    deadReason: null,
-    deadAt: null,
-  }
+  return pendingRow({ ...task, queue }, position, position === 0 ? attempts : 0, position === 0 ? lastError : null)
 }
 
 function unescapeLine (text: string): string {

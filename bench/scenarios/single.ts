@@ -1,5 +1,7 @@
 import { Child } from '../lib/children'
 import type { Bench } from '../lib/context'
+import type { RedisSnapshot } from '../lib/redis'
+import type { ChildResult, Job } from '../lib/protocol'
 import type { SystemName } from '../systems/types'
 import { percentile } from '../lib/stats'
 import { measureIdleRoundTrip, measureLimits } from './limits'
@@ -24,21 +26,28 @@ export const PIPELINED_ACKS = 16
 export const PIPELINED_DRAIN = `serial-drain:pipelinedAcks=${PIPELINED_ACKS} (opt-in)`
 
 async function drainRun (bench: Bench, scenario: string, system: SystemName, tasks: number, pipelinedAcks: number): Promise<void> {
-  const ns = await bench.fresh()
   const warmup = bench.cfg.warmupTasks
-  const child = await Child.start({ role: 'drain', system, url: bench.redis.url, ns, tasks, warmup, pipelinedAcks })
-  try {
-    const before = await bench.snapshot()
-    child.go()
-    const r = await child.result()
-    const after = await bench.snapshot()
-    if (r.role !== 'drain') throw new Error(`unexpected ${r.role} result`)
+  const ns = await bench.fresh()
+  await measuredRun(bench, { role: 'drain', system, url: bench.redis.url, ns, tasks, warmup, pipelinedAcks }, 'drain', (r, before, after) => {
     bench.record(scenario, system, 'tasks/s', '/s', r.tasks / (r.ns / 1e9))
     bench.record(scenario, system, 'order violations', 'count', r.violations)
     // Redis's cost per task does not depend on the JIT: it is taken over warm-up and window alike.
     bench.recordCost(scenario, system, r.warmup + r.tasks, null, before, after)
     bench.record(scenario, system, 'node cpu per task', 'µs', (r.cpu.userUs + r.cpu.systemUs) / r.tasks)
     bench.profile(scenario, system, r.warmup + r.tasks, before, after)
+  })
+}
+
+/** Starts a child for `job`, lets it run its measured window between two Redis snapshots, and always ends it. */
+async function measuredRun<R extends ChildResult['role']> (bench: Bench, job: Job, role: R, use: (r: Extract<ChildResult, { role: R }>, before: RedisSnapshot, after: RedisSnapshot) => void): Promise<void> {
+  const child = await Child.start(job)
+  try {
+    const before = await bench.snapshot()
+    child.go()
+    const r = await child.result()
+    const after = await bench.snapshot()
+    if (r.role !== role) throw new Error(`unexpected ${r.role} result`)
+    use(r as Extract<ChildResult, { role: R }>, before, after)
   } finally {
     await child.end()
   }
@@ -51,19 +60,12 @@ export async function enqueue (bench: Bench, concurrent: boolean): Promise<void>
   await bench.interleave(scenario, concurrent ? bench.cfg.heavyRounds : bench.cfg.rounds, async (system, round) => {
     if (system === bench.systems[round % bench.systems.length]) await measureLimits(bench)
     const ns = await bench.fresh()
-    const child = await Child.start({ role: 'enqueue', system, url: bench.redis.url, ns, calls, inFlight: concurrent ? 100 : 1, warmup: bench.cfg.warmupTasks, keys: 100 })
-    try {
-      const before = await bench.snapshot()
-      child.go()
-      const r = await child.result()
-      const after = await bench.snapshot()
-      if (r.role !== 'enqueue') throw new Error(`unexpected ${r.role} result`)
+    const job: Job = { role: 'enqueue', system, url: bench.redis.url, ns, calls, inFlight: concurrent ? 100 : 1, warmup: bench.cfg.warmupTasks, keys: 100 }
+    await measuredRun(bench, job, 'enqueue', (r, before, after) => {
       bench.record(scenario, system, 'calls/s', '/s', r.calls / (r.ns / 1e9))
       bench.recordCost(scenario, system, r.calls, r.cpu, before, after)
       bench.profile(scenario, system, r.calls, before, after)
-    } finally {
-      await child.end()
-    }
+    })
   })
 }
 

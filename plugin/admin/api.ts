@@ -65,6 +65,16 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
     return row
   }
 
+  /** A page of a queue's tasks as the API shows them. Bad offset/limit throw before any store call. */
+  function tasksPage (name: string, query: { offset?: unknown, limit?: unknown }) {
+    const offset = whole(query.offset, 'offset')
+    const limit = whole(query.limit, 'limit')
+    return store.queueTasks(name, offset, limit).then((page) => {
+      const p = present()
+      return { ...page, items: page.items.map(p.task), now: Date.now() }
+    })
+  }
+
   async function queueAfter (name: string) {
     const row = await store.getQueue(name)
     return row === null ? null : present().queue(row)
@@ -149,14 +159,8 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
       schema: schemas.queueTasks,
       mutates: false,
       handler: async ({ params, query }) => {
-        const offset = whole(query.offset, 'offset')
-        const limit = whole(query.limit, 'limit')
-        const [, page] = await Promise.all([
-          queueOr404(params.queue),
-          store.queueTasks(params.queue, offset, limit),
-        ])
-        const p = present()
-        return { ...page, items: page.items.map(p.task), now: Date.now() }
+        const [tasks] = await Promise.all([tasksPage(params.queue, query), queueOr404(params.queue)])
+        return tasks
       },
     },
     {
@@ -167,14 +171,8 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
       schema: schemas.queueDetail,
       mutates: false,
       handler: async ({ params, query }) => {
-        const offset = whole(query.offset, 'offset')
-        const limit = whole(query.limit, 'limit')
-        const [row, page] = await Promise.all([
-          store.getQueue(params.queue),
-          store.queueTasks(params.queue, offset, limit),
-        ])
-        const p = present()
-        return { queue: row === null ? null : p.queue(row), tasks: { ...page, items: page.items.map(p.task), now: Date.now() } }
+        const [tasks, queue] = await Promise.all([tasksPage(params.queue, query), queueAfter(params.queue)])
+        return { queue, tasks }
       },
     },
     {

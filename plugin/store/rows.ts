@@ -1,4 +1,4 @@
-import type { DeadLetter, TaskRow } from './store'
+import type { DeadLetter, TaskFields, TaskRow } from './store'
 
 /** A dead letter as both stores keep it: the public fields plus the head's last error. */
 export type StoredDeadLetter = DeadLetter & { lastError: string | null }
@@ -7,16 +7,6 @@ export type StoredDeadLetter = DeadLetter & { lastError: string | null }
 export function deadTaskRow (dead: StoredDeadLetter): TaskRow {
   const { reason, deadAt, ...task } = publicDead(dead)
   return { ...task, where: 'dead', position: null, lastError: dead.lastError, deadReason: reason, deadAt }
-}
-
-/** The fields every view of a task shares, whatever store and state it comes from. */
-export interface TaskFields {
-  id: string
-  queue: string
-  name: string
-  payload: string
-  enqueuedAt: number
-  requestId: string | null
 }
 
 /** A copy of just the shared fields (so no caller holds a stored object). */

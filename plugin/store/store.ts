@@ -162,13 +162,19 @@ export interface QueueRow {
   haltedAt: number | null
 }
 
-export interface TaskRow {
+/** The fields every view of a task shares, whatever store and state it comes from. */
+export interface TaskFields {
   id: string
   queue: string
   name: string
+  /** JSON text of the arguments array. */
   payload: string
+  /** Store clock, ms since epoch. */
   enqueuedAt: number
   requestId: string | null
+}
+
+export interface TaskRow extends TaskFields {
   /** `head`: first in its queue; `pending`: behind the head; `dead`: in the dead letters. */
   where: 'head' | 'pending' | 'dead'
   /** 0-based position in its queue (0 = head); null for dead letters. */
@@ -179,13 +185,7 @@ export interface TaskRow {
   deadAt: number | null
 }
 
-export interface DeadLetter {
-  id: string
-  queue: string
-  name: string
-  payload: string
-  enqueuedAt: number
-  requestId: string | null
+export interface DeadLetter extends TaskFields {
   attempts: number
   reason: string
   deadAt: number

@@ -1,15 +1,9 @@
-import type { ClaimedTask, DeadLetter, HeadInfo, QueueRow, QueueState, TaskRow } from '../store'
+import type { ClaimedTask, DeadLetter, HeadInfo, QueueRow, QueueState, TaskFields, TaskRow } from '../store'
 import type { TaskList } from './task-list'
 import { pendingRow } from '../rows'
 
 /** A task still in its queue. */
-export interface TaskRecord {
-  id: string
-  queue: string
-  name: string
-  payload: string
-  enqueuedAt: number
-  requestId: string | null
+export interface TaskRecord extends TaskFields {
   /** Attempts started: claims of this task as head, minus un-counted ones (release without keepAttempt, park). */
   attempts: number
   lastError: string | null

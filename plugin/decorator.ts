@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify'
-import { FST_FIFO_INVALID_DEFINITION } from './errors'
-import type { Task, TaskOptions } from './registry'
+import type { Fifo } from './core/fifo'
+import { FST_FIFO_INVALID_DEFINITION } from './core/errors'
+import type { Task, TaskOptions } from './core/registry'
 
 /**
  * The class-method form of `app.fifo.define()`, with TypeScript standard
@@ -140,7 +140,10 @@ function declaringClassName (instance: object, spec: MethodSpec): string {
  * `ClassName.methodName`; handler names are unique per app, so bind one
  * instance of a class per app (or give the methods distinct names).
  */
-export function bindTasks<T extends object> (app: FastifyInstance, instance: T): T {
+/** Where tasks can be defined: a Fastify app (its `app.fifo`) or the Express adapter's fifo object. */
+export type TaskHost = { fifo: Pick<Fifo, 'define'> } | Pick<Fifo, 'define'>
+
+export function bindTasks<T extends object> (app: TaskHost, instance: T): T {
   if (instance === null || typeof instance !== 'object') {
     throw new FST_FIFO_INVALID_DEFINITION('bindTasks', `needs a class instance, got ${String(instance)}`)
   }
@@ -153,6 +156,7 @@ export function bindTasks<T extends object> (app: FastifyInstance, instance: T):
     throw new FST_FIFO_INVALID_DEFINITION(className, 'this instance is already bound to an app')
   }
 
+  const host = 'fifo' in app ? app.fifo : app
   const current = instance as Record<string, unknown>
   const tasks = new Map<string, Task>()
   for (const key of new Set(specs.map((s) => s.key))) {
@@ -169,7 +173,7 @@ export function bindTasks<T extends object> (app: FastifyInstance, instance: T):
       name = `${declaring}.${key}`
     }
     const original = spec.original
-    tasks.set(key, app.fifo.define(name, taskOptions as TaskOptions<unknown[]>, (...args: unknown[]) => original.apply(instance, args)))
+    tasks.set(key, host.define(name, taskOptions as TaskOptions<unknown[]>, (...args: unknown[]) => original.apply(instance, args)))
   }
   tasksByInstance.set(instance, tasks)
   return instance

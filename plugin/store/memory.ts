@@ -1,4 +1,4 @@
-import { FST_FIFO_CLOSED, FST_FIFO_CONFLICT, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../errors'
+import { FST_FIFO_CLOSED, FST_FIFO_CONFLICT, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../core/errors'
 import type {
   ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow,
   LeaseRef, ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow,

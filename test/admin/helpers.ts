@@ -1,5 +1,5 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { errorReply, schemas } from '../../plugin/admin/schemas'
+import { errorReply, schemas } from '../../plugin/core/admin/schemas'
 
 export { schemas }
 

@@ -1,4 +1,4 @@
-import { FST_FIFO_NOT_FOUND } from '../../errors'
+import { FST_FIFO_NOT_FOUND } from '../../core/errors'
 import type { ClaimedTask, InstanceInfo, LeaseRef, QueueRow } from '../store'
 import { ReadyList } from './ready-list'
 import { claimedTask, queueRow, queueState, type DeadRecord, type Lease, type QueueRecord, type TaskRecord } from './records'

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis'
-import { FST_FIFO_INVALID_OPTION, FST_FIFO_REDIS_UNAVAILABLE } from '../../errors'
+import { FST_FIFO_INVALID_OPTION, FST_FIFO_REDIS_UNAVAILABLE } from '../../core/errors'
 import { isClient, redact, secretsOf, type RedisInput } from './secrets'
 import { PendingCall, Watchdog, type Watched } from './watchdog'
 

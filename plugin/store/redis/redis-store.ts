@@ -1,5 +1,5 @@
 import { Cluster, type Redis, type RedisOptions } from 'ioredis'
-import { FST_FIFO_STORE_FORMAT, FST_FIFO_CONFLICT, FST_FIFO_INVALID_CALL_OPTION, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../errors'
+import { FST_FIFO_STORE_FORMAT, FST_FIFO_CONFLICT, FST_FIFO_INVALID_CALL_OPTION, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../core/errors'
 import type {
   ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
   ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow,

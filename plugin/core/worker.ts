@@ -1,17 +1,17 @@
 import { AsyncResource } from 'node:async_hooks'
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from './log'
 import {
   describeError, FST_FIFO_LEASE_LOST, FST_FIFO_SHUTDOWN, FST_FIFO_TIMEOUT,
 } from './errors'
 import type { Metrics } from './metrics'
 import { backoffDelay, runInContext, type Registry, type TaskContext, type TaskDefinition } from './registry'
-import type { ClaimedTask, CompleteResult, EnqueueResult, FailInput, InstanceInfo, LeaseRef, NewTask, Store } from './store/store'
+import type { ClaimedTask, CompleteResult, EnqueueResult, FailInput, InstanceInfo, LeaseRef, NewTask, Store } from '../store/store'
 import { parseArgs } from './task'
 
 export interface WorkerOptions {
   store: Store
   registry: Registry
-  log: FastifyBaseLogger
+  log: Logger
   metrics: Metrics
   instance: InstanceInfo
   concurrency: number
@@ -574,10 +574,10 @@ class RunContext implements TaskContext {
   readonly enqueuedAt: number
   readonly requestId: string | null
   readonly #hold: Hold
-  readonly #parentLog: FastifyBaseLogger
-  #log: FastifyBaseLogger | null = null
+  readonly #parentLog: Logger
+  #log: Logger | null = null
 
-  constructor (hold: Hold, task: ClaimedTask, maxAttempts: number, log: FastifyBaseLogger) {
+  constructor (hold: Hold, task: ClaimedTask, maxAttempts: number, log: Logger) {
     this.id = task.id
     this.queue = task.queue
     this.name = task.name
@@ -602,7 +602,7 @@ class RunContext implements TaskContext {
     return hold.controller.signal
   }
 
-  get log (): FastifyBaseLogger {
+  get log (): Logger {
     this.#log ??= this.#parentLog.child({ taskId: this.id, queue: this.queue, task: this.name, attempt: this.attempt, ...(this.requestId === null ? {} : { reqId: this.requestId }) })
     return this.#log
   }

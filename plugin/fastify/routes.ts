@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises'
-import { STATUS_CODES } from 'node:http'
 import path from 'node:path'
 import fastifyStatic from '@fastify/static'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preParsingAsyncHookHandler } from 'fastify'
@@ -10,51 +9,17 @@ import {
   FST_FIFO_STORE_FAILED,
   FST_FIFO_UNAUTHORIZED,
   FST_FIFO_UNSUPPORTED_MEDIA_TYPE,
-} from '../errors'
-import type { Metrics } from '../metrics'
-import type { ResolvedDashboard } from '../options'
-import type { Store } from '../store/store'
-import { apiRoutes, type AdminRoute, type RouteInput } from './api'
-import { registerLongParamFallbacks } from './long-params'
-import { schemas } from './schemas'
+} from '../core/errors'
+import type { FifoCore } from '../core/fifo'
+import type { ResolvedDashboard } from '../core/options'
+import { apiRoutes } from '../core/admin/api'
+import { errorBody, isDataUrl, isJsonMediaType, readOnlyReason, securityHeaders, UI_ROOT, type ErrorBody } from '../core/admin/http'
+import { registerLongParamFallbacks, type RunRoute } from './long-params'
+import { schemas } from '../core/admin/schemas'
 
 export interface AdminOptions {
-  /** The store in use. */
-  store: Store
+  core: FifoCore
   dashboard: ResolvedDashboard
-  /** This instance's counters. */
-  metrics: Metrics
-  instanceId: string
-  storeKind: 'redis' | 'memory'
-  /** Leases this instance holds now. */
-  heldLeases: () => number
-}
-
-const { version } = require('../../package.json') as { version: string }
-
-/** Works from plugin/admin (tsx, tests) and from the compiled dist/admin alike. */
-export const UI_ROOT = path.join(__dirname, '..', '..', 'ui')
-
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
-  "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
-].join('; ')
-
-interface ErrorBody { statusCode: number, code: string, error: string, message: string }
-
-function errorBody (statusCode: number, code: string, message: string): ErrorBody {
-  return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message }
-}
-
-function isJsonMediaType (contentType: string | undefined): boolean {
-  if (contentType === undefined) return false
-  return contentType.split(';')[0].trim().toLowerCase() === 'application/json'
-}
-
-function readOnlyReason (dashboard: ResolvedDashboard): string | null {
-  if (dashboard.readOnly) return 'the option dashboard.readOnly is true; set it to false (with a dashboard.auth hook) to enable pause, resume, retry, skip, requeue and delete'
-  if (dashboard.auth == null) return 'no dashboard.auth hook is set; pass dashboard: { auth: async (request, reply) => { /* refuse unless the caller is an operator */ } } to fastify-fifo to enable pause, resume, retry, skip, requeue and delete'
-  return null
 }
 
 /**
@@ -78,16 +43,7 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminOpti
 
   // Security headers first, so even refusals carry them.
   app.addHook('onRequest', async (request, reply) => {
-    const url = request.url
-    const isData = url.includes('/api/') || url.endsWith('/api') || url.split('?')[0].endsWith('/metrics')
-    reply.headers({
-      'cache-control': isData ? 'no-store' : 'no-cache',
-      'content-security-policy': CONTENT_SECURITY_POLICY,
-      'x-content-type-options': 'nosniff',
-      'x-frame-options': 'DENY',
-      'referrer-policy': 'no-referrer',
-      'cross-origin-resource-policy': 'same-origin',
-    })
+    reply.headers(securityHeaders(isDataUrl(request.url)))
   })
 
   const auth = dashboard.auth ?? null
@@ -150,17 +106,12 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminOpti
     return payload
   }
 
-  const routes = apiRoutes({
-    store: opts.store,
-    metrics: opts.metrics,
-    instanceId: opts.instanceId,
-    storeKind: opts.storeKind,
-    version,
-    showArgs: dashboard.showArgs,
-    readOnlyReason: refusal,
-    heldLeases: opts.heldLeases,
-  })
-  const run = async (route: AdminRoute, input: RouteInput): Promise<unknown> => await route.handler(input)
+  const routes = apiRoutes(opts.core.adminContext(refusal))
+  const run: RunRoute = async (route, request, reply, input) => {
+    const result = await route.handler({ ...input, requestId: String(request.id), log: request.log })
+    if (route.produces !== undefined) reply.type(route.produces)
+    return result
+  }
 
   for (const route of routes) {
     app.route({
@@ -169,12 +120,10 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminOpti
       schema: route.schema,
       bodyLimit: route.mutates ? 4096 : undefined,
       preParsing: route.mutates ? guardAction : undefined,
-      handler: async (request, reply) => await run(route, {
+      handler: async (request, reply) => await run(route, request, reply, {
         params: request.params as Record<string, string>,
         query: request.query as Record<string, unknown>,
         body: request.body,
-        request,
-        reply,
       }),
     })
   }

@@ -1,10 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from './log'
 import {
   FST_FIFO_CLOSED, FST_FIFO_INVALID_CALL_OPTION, FST_FIFO_INVALID_DEFINITION, FST_FIFO_NOT_A_TASK,
 } from './errors'
 import { show } from './options'
-import type { EnqueueResult, NewTask } from './store/store'
+import type { EnqueueResult, NewTask } from '../store/store'
 import { checkQueueName, isValidTaskName, serializeArgs } from './task'
 
 export interface BackoffOptions {
@@ -84,7 +84,7 @@ export interface TaskContext {
   /** Fires when the lease is lost, timeoutMs passes or shutdown runs out of time. */
   signal: AbortSignal
   /** A child logger carrying the task id, queue, attempt and request id. */
-  log: FastifyBaseLogger
+  log: Logger
 }
 
 export interface TaskDefinition {

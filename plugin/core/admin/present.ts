@@ -1,4 +1,4 @@
-import type { DeadLetter, InstanceRow, QueueRow, TaskRow } from '../store/store'
+import type { DeadLetter, InstanceRow, QueueRow, TaskRow } from '../../store/store'
 
 /**
  * Turns store rows into the admin API's views: adds ages, and drops task

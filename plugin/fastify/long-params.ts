@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { FST_FIFO_INVALID_REQUEST } from '../errors'
-import type { AdminRoute, RouteInput } from './api'
+import { FST_FIFO_INVALID_REQUEST } from '../core/errors'
+import type { AdminRoute } from '../core/admin/api'
+
+/** Runs an admin route for a Fastify request (see routes.ts). */
+export type RunRoute = (route: AdminRoute, request: FastifyRequest, reply: FastifyReply, input: { params: Record<string, string>, query: Record<string, unknown>, body: unknown }) => Promise<unknown>
 
 /**
  * Queue names may be 256 characters (task ids may be longer), but Fastify's
@@ -14,7 +17,7 @@ import type { AdminRoute, RouteInput } from './api'
 export function registerLongParamFallbacks (
   app: FastifyInstance,
   routes: AdminRoute[],
-  run: (route: AdminRoute, input: RouteInput) => Promise<unknown>,
+  run: RunRoute,
   hooks: { preParsing: NonNullable<Parameters<FastifyInstance['route']>[0]['preParsing']> },
   notFound: (request: FastifyRequest) => Error
 ): void {
@@ -50,7 +53,7 @@ export function registerLongParamFallbacks (
           check(request, route.schema.querystring, query, 'querystring')
           const body = request.body ?? {}
           check(request, route.schema.body, body, 'body')
-          const result = await run(route, { params, query, body, request, reply })
+          const result = await run(route, request, reply, { params, query, body })
           if (typeof result === 'string') return result
           const serialize = reply.compileSerializationSchema(route.schema.response[200] as Record<string, unknown>, '200')
           reply.type('application/json; charset=utf-8').serializer(serialize)

@@ -1,7 +1,7 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import { FST_FIFO_INVALID_REQUEST, FST_FIFO_NOT_FOUND } from '../errors'
+import type { Logger } from '../log'
 import type { Metrics } from '../metrics'
-import type { QueueState, Store } from '../store/store'
+import type { QueueState, Store } from '../../store/store'
 import { presenter } from './present'
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './prometheus'
 import { schemas } from './schemas'
@@ -14,13 +14,15 @@ function whole (value: unknown, name: string): number {
   return value
 }
 
-/** What one admin route gets, whichever way it was routed (see long-params.ts). */
+/** What one admin route gets from its adapter (Fastify or Express), already validated against its schema. */
 export interface RouteInput {
   params: Record<string, string>
   query: Record<string, unknown>
   body: unknown
-  request: FastifyRequest
-  reply: FastifyReply
+  /** The HTTP request's id, for audit lines and skip reasons. */
+  requestId: string
+  /** The request's logger. */
+  log: Logger
 }
 
 export interface AdminRoute {
@@ -30,6 +32,8 @@ export interface AdminRoute {
   schema: { params?: object, querystring?: object, body?: object, response: Record<string, unknown> }
   /** Operator actions: refused when read-only, JSON bodies only. */
   mutates: boolean
+  /** Content type of a non-JSON reply (the handler then returns the body text). */
+  produces?: string
   handler: (input: RouteInput) => Promise<unknown>
 }
 
@@ -81,7 +85,7 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
   }
 
   function audit (input: RouteInput, action: string, target: Record<string, string>): void {
-    input.request.log.info({ fifoAction: action, ...target }, `fastify-fifo: operator action ${action}`)
+    input.log.info({ fifoAction: action, ...target }, `fastify-fifo: operator action ${action}`)
   }
 
   const queueAction = (action: 'pause' | 'resume' | 'retry', run: (queue: string) => Promise<void>): AdminRoute => ({
@@ -230,7 +234,7 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
       handler: async (input) => {
         const queue = input.params.queue
         const given = (input.body as { reason?: string }).reason
-        const reason = `skipped by an operator (request ${String(input.request.id)})${given === undefined ? '' : ': ' + given}`
+        const reason = `skipped by an operator (request ${input.requestId})${given === undefined ? '' : ': ' + given}`
         const dead = await store.skipHead(queue, reason)
         audit(input, 'skip', { queue, task: dead.id })
         return { ok: true, queue: await queueAfter(queue), dead: present().dead(dead) }
@@ -263,8 +267,9 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
       url: '/metrics',
       schema: schemas.metrics,
       mutates: false,
-      handler: async ({ reply }) => {
-        const text = renderMetrics({
+      produces: PROMETHEUS_CONTENT_TYPE,
+      handler: async () => {
+        return renderMetrics({
           overview: await store.overview(),
           metrics: ctx.metrics,
           heldLeases: ctx.heldLeases(),
@@ -272,8 +277,6 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
           storeKind: ctx.storeKind,
           version: ctx.version,
         })
-        reply.type(PROMETHEUS_CONTENT_TYPE)
-        return text
       },
     },
   ]

@@ -1,9 +1,12 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { FST_FIFO_INVALID_OPTION } from './errors'
-import type { Store } from './store/store'
+import type { Store } from '../store/store'
 
-export interface DashboardOptions {
+/**
+ * Dashboard options. `Auth` is the adapter's hook type: `(request, reply)` for
+ * Fastify, an Express middleware `(req, res, next)` for Express.
+ */
+export interface DashboardOptions<Auth = unknown> {
   /**
    * Where the dashboard is served; the JSON API is under `<path>/api` and metrics at `<path>/metrics`.
    * @default '/fifo'
@@ -14,8 +17,7 @@ export interface DashboardOptions {
    * statusCode) or send a reply (e.g. 401) to refuse. Without it the API is read-only.
    * @example auth: async (request, reply) => { if (request.headers.authorization !== `Bearer ${token}`) reply.code(401).send({ error: 'no' }) }
    */
-  auth?: ((request: FastifyRequest, reply: FastifyReply) => Promise<unknown> | unknown) |
-  ((request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void)
+  auth?: Auth
   /**
    * Refuse every action (pause, resume, retry, skip, requeue, delete) even with `auth`.
    * @default false
@@ -28,7 +30,8 @@ export interface DashboardOptions {
   showArgs?: boolean
 }
 
-export interface FifoOptions {
+/** The options every adapter shares (the Fastify plugin's options are exactly these). */
+export interface FifoOptions<Auth = unknown> {
   /**
    * Redis to use: a URL, ioredis options, or an ioredis `Redis`/`Cluster` client
    * (which the plugin duplicates for its blocking connection and never closes).
@@ -113,12 +116,13 @@ export interface FifoOptions {
    * The admin API and dashboard. false turns both off.
    * @default { path: '/fifo', readOnly: false, showArgs: true }
    */
-  dashboard?: false | DashboardOptions
+  dashboard?: false | DashboardOptions<Auth>
 }
 
 export interface ResolvedDashboard {
   path: string
-  auth: DashboardOptions['auth'] | null
+  /** The adapter's hook, as given (the adapter knows its type). */
+  auth: ((...args: never[]) => unknown) | null
   readOnly: boolean
   showArgs: boolean
 }
@@ -178,13 +182,14 @@ function bool (opts: Record<string, unknown>, name: string, dflt: boolean, label
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/
 
-export function resolveOptions (input: unknown): ResolvedOptions {
+/** Checks and completes the options; `extraKeys` are an adapter's own options, checked by it. */
+export function resolveOptions (input: unknown, extraKeys: readonly string[] = []): ResolvedOptions {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new FST_FIFO_INVALID_OPTION('options', `must be an object, got ${show(input)}`)
   }
   const opts = input as Record<string, unknown>
   for (const key of Object.keys(opts)) {
-    if (!KNOWN.has(key)) throw new FST_FIFO_INVALID_OPTION(key, `is not an option of fastify-fifo (known: ${[...KNOWN].join(', ')})`)
+    if (!KNOWN.has(key) && !extraKeys.includes(key)) throw new FST_FIFO_INVALID_OPTION(key, `is not an option of fastify-fifo (known: ${[...KNOWN].join(', ')})`)
   }
 
   const redis = opts.redis
@@ -230,7 +235,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     }
     dashboard = {
       path,
-      auth: (dash.auth as DashboardOptions['auth']) ?? null,
+      auth: (dash.auth as ResolvedDashboard['auth']) ?? null,
       readOnly: bool(dash, 'readOnly', false, 'dashboard.readOnly'),
       showArgs: bool(dash, 'showArgs', true, 'dashboard.showArgs'),
     }

@@ -1,5 +1,5 @@
 import { DURATION_BUCKETS_MS, type Metrics } from '../metrics'
-import type { Overview } from '../store/store'
+import type { Overview } from '../../store/store'
 
 /**
  * Renders /metrics in the Prometheus text exposition format (version 0.0.4).

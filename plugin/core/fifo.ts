@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { ApiContext } from './admin/api'
+import { VERSION } from './admin/http'
+import type { Logger } from './log'
+import { Metrics } from './metrics'
+import type { ResolvedOptions } from './options'
+import { Registry, type EnqueuedTask, type Task, type TaskOptions } from './registry'
+import { MemoryStore } from '../store/memory'
+import { RedisStore } from '../store/redis/redis-store'
+import type { EnqueueResult, Store } from '../store/store'
+import { Worker } from './worker'
+
+/** What `app.fifo` (Fastify) and the Express adapter's `fifo` object offer. */
+export interface Fifo {
+  /**
+   * Declares a task. Call the returned function to enqueue; the handler runs on
+   * whichever instance takes the queue. Must be called before the app is ready.
+   */
+  define<H extends (...args: never[]) => unknown>(name: string, options: TaskOptions<Parameters<H>>, handler: H): Task<Parameters<H>>
+  /** Same as calling the task. */
+  enqueue<A extends unknown[]>(task: Task<A>, ...args: A): Promise<EnqueuedTask>
+  /** The store in use (reads and operator actions; see the Store contract). */
+  readonly store: Store
+  readonly storeKind: 'redis' | 'memory'
+  readonly instanceId: string
+  /** Names of the tasks defined on this app. */
+  readonly tasks: string[]
+}
+
+export interface RequestFifo {
+  /** Enqueues with this request's id on the task: the handler's logger carries it as reqId. */
+  enqueue<A extends unknown[]>(task: Task<A>, ...args: A): Promise<EnqueuedTask>
+}
+
+/**
+ * The engine, knowing no web framework: the store, the task registry, the
+ * worker and their lifecycle. Each adapter (plugin/fastify, plugin/express)
+ * makes one, wires its start and shutdown to the framework's, and serves the
+ * admin routes from `adminContext()`.
+ */
+export class FifoCore {
+  readonly options: ResolvedOptions
+  readonly log: Logger
+  readonly store: Store
+  readonly instanceId: string
+  readonly metrics = new Metrics()
+  readonly registry: Registry
+  readonly worker: Worker
+  readonly api: Fifo
+  readonly #ownStore: boolean
+  #closed = false
+  #closePromise: Promise<void> | null = null
+
+  /** Makes the engine and connects its store (closing a store it made if that fails). */
+  static async create (options: ResolvedOptions, log: Logger): Promise<FifoCore> {
+    const core = new FifoCore(options, log)
+    try {
+      await core.store.connect()
+    } catch (err) {
+      // Nothing else will close a store whose app failed to start.
+      if (core.#ownStore) await core.store.close().catch(() => {})
+      throw err
+    }
+    return core
+  }
+
+  private constructor (opts: ResolvedOptions, log: Logger) {
+    this.options = opts
+    this.log = log
+    this.instanceId = opts.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
+    if (opts.store !== null) {
+      this.store = opts.store
+      this.#ownStore = false
+    } else if (opts.redis !== undefined) {
+      this.store = new RedisStore({
+        redis: opts.redis,
+        prefix: opts.prefix,
+        connectTimeoutMs: opts.connectTimeoutMs,
+        commandTimeoutMs: opts.commandTimeoutMs,
+        deadLetterLimit: opts.deadLetterLimit,
+        log,
+      })
+      this.#ownStore = true
+    } else {
+      this.store = new MemoryStore({ deadLetterLimit: opts.deadLetterLimit })
+      this.#ownStore = true
+      log.warn('fastify-fifo: no "redis" option, so tasks live in this process\'s memory: one instance only, and every pending task is lost when the process exits. Pass { redis: "redis://…" } for durable, multi-instance queues.')
+    }
+    const metrics = this.metrics
+    this.registry = new Registry({
+      // Through the worker (made below, before any call): it may claim the task for this instance.
+      send: (task): Promise<EnqueueResult> => this.worker.enqueue(task),
+      maxPayloadBytes: opts.maxPayloadBytes,
+      isClosed: () => this.#closed,
+      onEnqueued: () => { metrics.enqueued++ },
+    })
+    this.worker = new Worker({
+      store: this.store,
+      registry: this.registry,
+      log,
+      metrics,
+      instance: {
+        id: this.instanceId,
+        host: hostname(),
+        pid: process.pid,
+        version: VERSION,
+        startedAt: Date.now(),
+        concurrency: opts.concurrency,
+        handlers: [],
+      },
+      concurrency: opts.concurrency,
+      leaseMs: opts.leaseMs,
+      sweepMs: opts.sweepMs,
+      burst: opts.burst,
+      pipelinedAcks: opts.pipelinedAcks,
+      closeTimeoutMs: opts.closeTimeoutMs,
+    })
+    const registry = this.registry
+    this.api = {
+      define: (name, options, handler) => registry.define(name, options, handler as (...args: Parameters<typeof handler>) => unknown),
+      enqueue: async (task, ...args) => await this.enqueue(task, args),
+      store: this.store,
+      storeKind: this.store.kind,
+      instanceId: this.instanceId,
+      get tasks () { return registry.names },
+    }
+  }
+
+  /** Enqueues `task(...args)`; `requestId` correlates it with the HTTP request that made it. */
+  async enqueue<A extends unknown[]> (task: Task<A>, args: A, requestId?: string): Promise<EnqueuedTask> {
+    const { def, call } = this.registry.unwrap(task)
+    return await this.registry.enqueue(def, args, requestId === undefined ? call : { ...call, requestId })
+  }
+
+  /** The request-scoped face: enqueues carry `requestId`. */
+  forRequest (requestId: string): RequestFifo {
+    return { enqueue: async (task, ...args) => await this.enqueue(task, args, requestId) }
+  }
+
+  /** Seals the task definitions and starts the worker (unless `worker: false`). */
+  start (): void {
+    this.registry.seal()
+    if (this.options.worker) this.worker.start()
+  }
+
+  /** Takes no new queues; running heads go on (Fastify's preClose). */
+  stopClaiming (): void {
+    this.worker.stopClaiming()
+  }
+
+  /**
+   * Waits for running heads (up to closeTimeoutMs), hands every queue over and
+   * closes a store it made. Every step runs even if an earlier one failed; the
+   * errors are logged. A second call returns the same promise.
+   */
+  async close (): Promise<void> {
+    this.#closePromise ??= this.#close()
+    return await this.#closePromise
+  }
+
+  async #close (): Promise<void> {
+    this.#closed = true
+    const results = await Promise.allSettled([this.worker.close()])
+    if (this.#ownStore) results.push(...await Promise.allSettled([this.store.close()]))
+    for (const r of results) {
+      if (r.status === 'rejected') this.log.error({ err: r.reason }, 'fastify-fifo: error while closing')
+    }
+  }
+
+  /** What the admin routes need; `readOnlyReason` is null when actions are allowed. */
+  adminContext (readOnlyReason: string | null): ApiContext {
+    return {
+      store: this.store,
+      metrics: this.metrics,
+      instanceId: this.instanceId,
+      storeKind: this.store.kind,
+      version: VERSION,
+      showArgs: this.options.dashboard?.showArgs ?? true,
+      readOnlyReason,
+      heldLeases: () => this.worker.heldLeases,
+    }
+  }
+}

@@ -40,6 +40,8 @@ export interface RedisKeys {
   tseq: string
   /** `{p}:token` counter of fencing tokens. */
   token: string
+  /** `{p}:epoch` STRING `<epoch>:<master replid>`: the tokens' epoch, bumped when the master changes (lua/_grant.lua). */
+  epoch: string
   /** `{p}:heads` HASH Q → `<attempts>` or `<attempts>\n<lastError>` of its head (one field: one write per task). */
   heads: string
   /** `{p}:pending` counter of tasks in all queues. */
@@ -67,7 +69,7 @@ export interface RedisKeys {
 export type KeyName = keyof RedisKeys
 
 const names: KeyName[] = ['ready', 'lease', 'delayed', 'halted', 'paused', 'parked', 'queues', 'qid', 'qname',
-  'qseq', 'tseq', 'token', 'heads', 'pending', 'moved', 'dead', 'deadrec', 'stats', 'inst', 'beat', 'wake', 'q', 'dd']
+  'qseq', 'tseq', 'token', 'epoch', 'heads', 'pending', 'moved', 'dead', 'deadrec', 'stats', 'inst', 'beat', 'wake', 'q', 'dd']
 
 export function isKeyName (name: string): name is KeyName {
   return (names as string[]).includes(name)

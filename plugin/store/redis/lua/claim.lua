@@ -1,5 +1,5 @@
 -- claim: takes the first waiting queue, grants `owner` a lease on it with a
--- new fencing token (a counter, so tokens only grow), counts an attempt on
+-- new fencing token (see _grant.lua: they grow, and survive a failover), counts an attempt on
 -- its head and returns the head. The record is returned as stored; the
 -- client decodes it (and reports a record that does not decode as corrupt).
 --
@@ -9,6 +9,7 @@
 -- KEYS[4] lease    HASH queue → token:number:expiresAt:flags:owner
 -- KEYS[5] token    counter of fencing tokens
 -- KEYS[6] heads    HASH queue → attempts[\nlastError] of its head
+-- KEYS[7] epoch    STRING <epoch>:<master replid> of the tokens (see _grant.lua)
 --
 -- ARGV[1] owner: instance id of the claimer
 -- ARGV[2] leaseMs: lease length (ms)
@@ -25,7 +26,7 @@ for _ = 1, 100 do
   local num = rcall('HGET', KEYS[2], queue)
   local rec = num and rcall('LINDEX', KEYS[3] .. num, 0)
   if rec and rcall('HEXISTS', KEYS[4], queue) == 0 then
-    local token, expiresAt, attempts, lastError = grantLease(KEYS[4], KEYS[5], KEYS[6], queue, num, ARGV[1], ARGV[2])
+    local token, expiresAt, attempts, lastError = grantLease(KEYS[4], KEYS[5], KEYS[7], KEYS[6], queue, num, ARGV[1], ARGV[2])
     return {queue, rec, attempts, token, expiresAt, lastError}
   end
 end

@@ -29,6 +29,7 @@
 -- KEYS[12] lease   HASH queue → token:number:expiresAt:flags:owner
 -- KEYS[13] token   counter of fencing tokens
 -- KEYS[14] heads   HASH queue → attempts[\nlastError] of its head
+-- KEYS[15] epoch   STRING <epoch>:<master replid> of the tokens (see _grant.lua)
 --
 -- ARGV[1] owner: instance id that takes the lease of a queue its task made
 --         runnable, for the tasks that ask for it ('' when none does)
@@ -76,7 +77,7 @@ local function enqueueOne (queue, name, payload, requestId, dedupeId, dedupeMs, 
     rcall('ZADD', KEYS[6], HEAD_BASE + now, queue)
     if rcall('SISMEMBER', KEYS[7], queue) == 0 then
       if claim == '1' and owner ~= '' and rcall('HEXISTS', KEYS[12], queue) == 0 then
-        local token, expiresAt, attempt, lastError = grantLease(KEYS[12], KEYS[13], KEYS[14], queue, num, owner, ARGV[2])
+        local token, expiresAt, attempt, lastError = grantLease(KEYS[12], KEYS[13], KEYS[15], KEYS[14], queue, num, owner, ARGV[2])
         reply = {2, id, token, expiresAt, attempt, lastError, now}
       else
         makeWaiting(KEYS[8], KEYS[9], queue, false)

@@ -3,7 +3,10 @@ import { hostname } from 'node:os'
 import type { ApiContext } from './admin/api'
 import { VERSION } from './admin/http'
 import type { Logger } from './log'
+import type { MetricsSource } from './metric-families'
 import { Metrics } from './metrics'
+import { renderMetrics } from './admin/prometheus'
+import { attachMetrics } from './prom'
 import type { ResolvedOptions } from './options'
 import { Registry, type EnqueuedTask, type Task, type TaskOptions } from './registry'
 import { MemoryStore } from '../store/memory'
@@ -50,15 +53,19 @@ export class FifoCore {
   readonly api: Fifo
   readonly #ownStore: boolean
   #closed = false
+  #renderMetrics = async (): Promise<string> => await renderMetrics(this.#metricsSource())
+  #detachMetrics: () => void = () => {}
   #closePromise: Promise<void> | null = null
 
   /** Makes the engine and connects its store (closing a store it made if that fails). */
   static async create (options: ResolvedOptions, log: Logger): Promise<FifoCore> {
     const core = new FifoCore(options, log)
     try {
+      core.#exportMetrics()
       await core.store.connect()
     } catch (err) {
       // Nothing else will close a store whose app failed to start.
+      core.#detachMetrics()
       if (core.#ownStore) await core.store.close().catch(() => {})
       throw err
     }
@@ -127,6 +134,25 @@ export class FifoCore {
     }
   }
 
+  #metricsSource (): MetricsSource {
+    return {
+      instanceId: this.instanceId,
+      storeKind: this.store.kind,
+      version: VERSION,
+      metrics: this.metrics,
+      heldLeases: () => this.worker.heldLeases,
+      overview: async () => await this.store.overview(),
+    }
+  }
+
+  /** Registers the metrics in the prom-client registry in use, or renders them by hand without prom-client. */
+  #exportMetrics (): void {
+    if (this.options.metrics === null) return
+    const attached = attachMetrics(this.options.metrics.registry, this.#metricsSource(), this.log)
+    this.#renderMetrics = attached.render
+    this.#detachMetrics = attached.detach
+  }
+
   /** Enqueues `task(...args)`; `requestId` correlates it with the HTTP request that made it. */
   async enqueue<A extends unknown[]> (task: Task<A>, args: A, requestId?: string): Promise<EnqueuedTask> {
     const { def, call } = this.registry.unwrap(task)
@@ -162,6 +188,7 @@ export class FifoCore {
   async #close (): Promise<void> {
     this.#closed = true
     const results = await Promise.allSettled([this.worker.close()])
+    this.#detachMetrics()
     if (this.#ownStore) results.push(...await Promise.allSettled([this.store.close()]))
     for (const r of results) {
       if (r.status === 'rejected') this.log.error({ err: r.reason }, 'fastify-fifo: error while closing')
@@ -172,7 +199,7 @@ export class FifoCore {
   adminContext (readOnlyReason: string | null): ApiContext {
     return {
       store: this.store,
-      metrics: this.metrics,
+      renderMetrics: async () => await this.#renderMetrics(),
       instanceId: this.instanceId,
       storeKind: this.store.kind,
       version: VERSION,

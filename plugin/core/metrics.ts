@@ -1,5 +1,5 @@
 /**
- * Counters one instance's worker keeps for /fifo/metrics. Gauges (depths,
+ * Counters one instance's worker keeps for the metrics (metric-families.ts). Gauges (depths,
  * halted queues, held leases, oldest head) come from the store at scrape time.
  */
 export const DURATION_BUCKETS_MS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000]
@@ -16,6 +16,8 @@ export class Metrics {
   readonly durationBuckets: number[] = new Array(DURATION_BUCKETS_MS.length + 1).fill(0)
   durationSumMs = 0
   durationCount = 0
+  /** Also called with each run's duration in seconds (prom-client's histogram, when registered). */
+  durationSink: ((seconds: number) => void) | null = null
 
   observeDuration (ms: number): void {
     this.durationSumMs += ms
@@ -24,5 +26,6 @@ export class Metrics {
       if (ms <= DURATION_BUCKETS_MS[i]) this.durationBuckets[i]++
     }
     this.durationBuckets[DURATION_BUCKETS_MS.length]++
+    if (this.durationSink !== null) this.durationSink(ms / 1000)
   }
 }

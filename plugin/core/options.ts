@@ -1,6 +1,7 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { FST_FIFO_INVALID_OPTION } from './errors'
 import type { Store } from '../store/store'
+import { resolveMetricsRegistry, type PromRegistry } from './prom'
 
 /**
  * Dashboard options. `Auth` is the adapter's hook type: `(request, reply)` for
@@ -117,6 +118,15 @@ export interface FifoOptions<Auth = unknown> {
    * @default { path: '/fifo', readOnly: false, showArgs: true }
    */
   dashboard?: false | DashboardOptions<Auth>
+  /**
+   * Export the metrics to a prom-client registry (prom-client is an optional
+   * peer): `true` for prom-client's default registry (the one fastify-metrics
+   * serves), `{ registry }` for your own. `<path>/metrics` serves the same
+   * families either way; without prom-client it renders them itself.
+   * @default false
+   * @example metrics: true
+   */
+  metrics?: boolean | { registry: PromRegistry }
 }
 
 export interface ResolvedDashboard {
@@ -144,10 +154,12 @@ export interface ResolvedOptions {
   instanceId: string | null
   worker: boolean
   dashboard: ResolvedDashboard | null
+  /** The prom-client registry in use (`own`: a private one, for <path>/metrics only), or null without prom-client. */
+  metrics: { registry: PromRegistry, own: boolean } | null
 }
 
 const KNOWN = new Set(['redis', 'store', 'prefix', 'concurrency', 'leaseMs', 'sweepMs', 'burst', 'pipelinedAcks', 'closeTimeoutMs',
-  'connectTimeoutMs', 'commandTimeoutMs', 'maxPayloadBytes', 'deadLetterLimit', 'instanceId', 'worker', 'dashboard'])
+  'connectTimeoutMs', 'commandTimeoutMs', 'maxPayloadBytes', 'deadLetterLimit', 'instanceId', 'worker', 'dashboard', 'metrics'])
 const KNOWN_DASHBOARD = new Set(['path', 'auth', 'readOnly', 'showArgs'])
 
 /** Shows a user's value in an error message: its JSON (cut short) and its type. */
@@ -258,5 +270,6 @@ export function resolveOptions (input: unknown, extraKeys: readonly string[] = [
     instanceId: (instanceId as string | undefined) ?? null,
     worker: bool(opts, 'worker', true),
     dashboard,
+    metrics: resolveMetricsRegistry(opts.metrics),
   }
 }

@@ -25,10 +25,12 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 const FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped'])
 
+// Prometheus reads values with Go's strconv.ParseFloat, which takes NaN and Inf in any case
+// (prom-client writes a NaN gauge as "Nan").
 function parseValue (text: string, where: string): number {
-  if (text === 'NaN') return NaN
-  if (text === '+Inf') return Infinity
-  if (text === '-Inf') return -Infinity
+  if (/^nan$/i.test(text)) return NaN
+  if (/^\+?inf$/i.test(text)) return Infinity
+  if (/^-inf$/i.test(text)) return -Infinity
   if (!FLOAT.test(text)) throw new Error(`${where}: bad value ${JSON.stringify(text)}`)
   return Number(text)
 }
@@ -156,18 +158,25 @@ export function parsePrometheusText (text: string): Map<string, Family> {
   return families
 }
 
+/** Each series of a histogram (its labels besides le) must be complete and cumulative on its own. */
 function checkHistogram (family: Family): void {
-  const buckets = family.samples.filter((s) => s.name === `${family.name}_bucket`)
-  const les = buckets.map((b) => parseValue(b.labels.le, `${family.name} le`))
-  for (let i = 1; i < buckets.length; i++) {
-    if (!(les[i] > les[i - 1])) throw new Error(`${family.name}: buckets not in increasing le order`)
-    if (buckets[i].value < buckets[i - 1].value) throw new Error(`${family.name}: buckets not cumulative`)
+  const seriesKey = (labels: Record<string, string>): string => JSON.stringify(Object.entries(labels).filter(([k]) => k !== 'le').sort())
+  const keys = new Set(family.samples.map((s) => seriesKey(s.labels)))
+  for (const key of keys) {
+    const own = family.samples.filter((s) => seriesKey(s.labels) === key)
+    const where = `${family.name}${key === '[]' ? '' : ' ' + key}`
+    const buckets = own.filter((s) => s.name === `${family.name}_bucket`)
+    const les = buckets.map((b) => parseValue(b.labels.le, `${where} le`))
+    for (let i = 1; i < buckets.length; i++) {
+      if (!(les[i] > les[i - 1])) throw new Error(`${where}: buckets not in increasing le order`)
+      if (buckets[i].value < buckets[i - 1].value) throw new Error(`${where}: buckets not cumulative`)
+    }
+    if (les[les.length - 1] !== Infinity) throw new Error(`${where}: no +Inf bucket`)
+    const count = own.find((s) => s.name === `${family.name}_count`)
+    const sum = own.find((s) => s.name === `${family.name}_sum`)
+    if (count === undefined || sum === undefined) throw new Error(`${where}: _count or _sum missing`)
+    if (count.value !== buckets[buckets.length - 1].value) throw new Error(`${where}: +Inf bucket ${buckets[buckets.length - 1].value} != _count ${count.value}`)
   }
-  if (les[les.length - 1] !== Infinity) throw new Error(`${family.name}: no +Inf bucket`)
-  const count = family.samples.find((s) => s.name === `${family.name}_count`)
-  const sum = family.samples.find((s) => s.name === `${family.name}_sum`)
-  if (count === undefined || sum === undefined) throw new Error(`${family.name}: _count or _sum missing`)
-  if (count.value !== buckets[buckets.length - 1].value) throw new Error(`${family.name}: +Inf bucket ${buckets[buckets.length - 1].value} != _count ${count.value}`)
 }
 
 /** The one sample of a family whose labels include `labels`. */

@@ -1,10 +1,11 @@
 import '../helpers/guard'
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { parsePrometheusText, sampleValue } from '../admin/prometheus-parser'
 
 // Packs the package as `npm publish` would, installs the tarball into a fresh
 // project, and uses it from CommonJS, ESM and TypeScript as a user would.
@@ -37,12 +38,14 @@ const USE = `
   for (let i = 0; i < 500 && ran.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10))
   const page = await app.inject('/fifo/')
   const config = await app.inject('/fifo/api/config')
+  const metrics = await app.inject('/fifo/metrics')
   await app.close()
   console.log(JSON.stringify({
     ran, stored,
     shape: { type: typeof fifo, defaultIsSelf: fifo.default === fifo, named: fifo.fifo === fifo, errors: typeof errors.FST_FIFO_INVALID_OPTION, decorator: typeof bindTasks + typeof task + typeof taskOf },
     page: { status: page.statusCode, type: String(page.headers['content-type']) },
     storeKind: config.json().storeKind,
+    metrics: { status: metrics.statusCode, type: String(metrics.headers['content-type']), body: metrics.body },
   }))
 `
 
@@ -98,6 +101,8 @@ t.test('npm pack ships the build, the dashboard and the docs, and works from CJS
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', version: '1.0.0', private: true, type: 'commonjs' }))
   await npmIn(project, ['install', join(dir, packed[0].filename), '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel', 'error'])
 
+  for (const peer of ['prom-client', '@opentelemetry/api']) t.notOk(existsSync(join(project, 'node_modules', peer)), `the optional peer ${peer} is not installed`)
+
   writeFileSync(join(project, 'use.cjs'), CJS)
   writeFileSync(join(project, 'use.mjs'), ESM)
   for (const [file, label] of [['use.cjs', 'require()'], ['use.mjs', 'import']] as const) {
@@ -108,6 +113,8 @@ t.test('npm pack ships the build, the dashboard and the docs, and works from CJS
     t.match(result.stored, { queue: 'greet:ada', name: 'greet' }, `${label}: enqueue resolved the stored task`)
     t.same(result.page, { status: 200, type: 'text/html; charset=utf-8' }, `${label}: the dashboard is served from the package`)
     t.equal(result.storeKind, 'memory')
+    t.same([result.metrics.status, result.metrics.type], [200, 'text/plain; version=0.0.4; charset=utf-8'], `${label}: <path>/metrics serves without prom-client`)
+    t.equal(sampleValue(parsePrometheusText(result.metrics.body), 'fifo_tasks_completed_total'), 2, `${label}: with the counters`)
   }
 
   writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({

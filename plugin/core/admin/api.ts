@@ -1,9 +1,8 @@
 import { FST_FIFO_INVALID_REQUEST, FST_FIFO_NOT_FOUND } from '../errors'
 import type { Logger } from '../log'
-import type { Metrics } from '../metrics'
 import type { QueueState, Store } from '../../store/store'
 import { presenter } from './present'
-import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './prometheus'
+import { PROMETHEUS_CONTENT_TYPE } from './prometheus'
 import { schemas } from './schemas'
 
 // The JSON schema's integer check lets a coerced 1e400 (Infinity) through; refuse it here.
@@ -39,7 +38,8 @@ export interface AdminRoute {
 
 export interface ApiContext {
   store: Store
-  metrics: Metrics
+  /** This instance's metrics in the Prometheus text format (prom-client's registry when installed). */
+  renderMetrics: () => Promise<string>
   instanceId: string
   storeKind: 'redis' | 'memory'
   version: string
@@ -268,16 +268,7 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
       schema: schemas.metrics,
       mutates: false,
       produces: PROMETHEUS_CONTENT_TYPE,
-      handler: async () => {
-        return renderMetrics({
-          overview: await store.overview(),
-          metrics: ctx.metrics,
-          heldLeases: ctx.heldLeases(),
-          instanceId: ctx.instanceId,
-          storeKind: ctx.storeKind,
-          version: ctx.version,
-        })
-      },
+      handler: async () => await ctx.renderMetrics(),
     },
   ]
 }

@@ -2,7 +2,8 @@
 //   1. tsc -p tsconfig.build.json  → CommonJS .js + .d.ts from plugin/
 //   2. plugin/store/redis/lua/*.lua → dist/store/redis/lua/ (RedisStore reads them at run time)
 //   3. dist/index.mjs + dist/index.d.mts, an ESM face over the CommonJS build, so
-//      `import fifo from 'fastify-fifo'` and `require('fastify-fifo')` are the same object.
+//      `import fifo from 'fastify-fifo'` and `require('fastify-fifo')` are the same object;
+//      dist/express/index.mjs + .d.mts likewise for `fastify-fifo/express`.
 // Then it checks the result has the shape a Fastify plugin package should have.
 import { execFileSync } from 'node:child_process'
 import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -59,5 +60,22 @@ writeFileSync(join(dist, 'index.d.mts'), [
   '',
 ].join('\n'))
 
+// fastify-fifo/express: the same ESM face over its CommonJS build. It must not
+// load express itself (an optional peer): the app's own Express 4 or 5 is used.
+const expressCjs = require(join(dist, 'express', 'index.js'))
+if (typeof expressCjs.createFifo !== 'function') {
+  console.error('build: dist/express/index.js does not export createFifo')
+  process.exit(1)
+}
+const expressNames = Object.keys(expressCjs).filter((name) => name !== 'default' && IDENTIFIER.test(name)).sort()
+writeFileSync(join(dist, 'express', 'index.mjs'), [
+  '// ESM entry of fastify-fifo/express: re-exports the CommonJS build.',
+  "import adapter from './index.js'",
+  '',
+  `export const { ${expressNames.join(', ')} } = adapter`,
+  '',
+].join('\n'))
+writeFileSync(join(dist, 'express', 'index.d.mts'), "export * from './index.js'\n")
+
 const lua = existsSync(join(dist, 'store', 'redis', 'lua')) ? readdirSync(join(dist, 'store', 'redis', 'lua')).length : 0
-console.log(`build: dist/ ready (${names.length} named exports, ${lua} Lua scripts)`)
+console.log(`build: dist/ ready (${names.length} named exports, ${expressNames.length} from fastify-fifo/express, ${lua} Lua scripts)`)

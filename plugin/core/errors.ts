@@ -38,6 +38,8 @@ export const FST_FIFO_STORE_FAILED = createError('FST_FIFO_STORE_FAILED', 'the q
 
 /** The namespace holds data written in another storage format (another fastify-fifo version). */
 export const FST_FIFO_STORE_FORMAT = createError('FST_FIFO_STORE_FORMAT', 'namespace "%s" holds tasks in store format %s, but this version of fastify-fifo reads format %s: drain it with the version that wrote it, or use another prefix', 500)
+/** An enqueue before the Express adapter's `start()` was called (nothing is connected yet). */
+export const FST_FIFO_NOT_STARTED = createError('FST_FIFO_NOT_STARTED', 'cannot enqueue task "%s": the store is not connected yet; call await fifo.start() once the tasks are defined', 503)
 
 export const errors = {
   FST_FIFO_STORE_FORMAT,
@@ -63,6 +65,7 @@ export const errors = {
   FST_FIFO_UNAUTHORIZED,
   FST_FIFO_INVALID_REQUEST,
   FST_FIFO_STORE_FAILED,
+  FST_FIFO_NOT_STARTED,
 }
 
 /** Renders any thrown value as one line of text that is safe to store and show. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { ApiContext } from './admin/api'
+import { FST_FIFO_NOT_STARTED } from './errors'
 import { VERSION } from './admin/http'
 import type { Logger } from './log'
 import type { MetricsSource } from './metric-families'
@@ -55,21 +56,44 @@ export class FifoCore {
   #closed = false
   #renderMetrics = async (): Promise<string> => await renderMetrics(this.#metricsSource())
   #detachMetrics: () => void = () => {}
+  #connected = false
+  #connecting: Promise<void> | null = null
   #closePromise: Promise<void> | null = null
 
   /** Makes the engine and connects its store (closing a store it made if that fails). */
   static async create (options: ResolvedOptions, log: Logger): Promise<FifoCore> {
-    const core = new FifoCore(options, log)
-    try {
-      core.#exportMetrics()
-      await core.store.connect()
-    } catch (err) {
-      // Nothing else will close a store whose app failed to start.
-      core.#detachMetrics()
-      if (core.#ownStore) await core.store.close().catch(() => {})
-      throw err
-    }
+    const core = FifoCore.make(options, log)
+    await core.connect()
     return core
+  }
+
+  /** Makes the engine without connecting (the Express adapter connects in its start()). */
+  static make (options: ResolvedOptions, log: Logger): FifoCore {
+    return new FifoCore(options, log)
+  }
+
+  /** Connects the store, closing a store it made if that fails. */
+  async connect (): Promise<void> {
+    this.#connecting ??= (async () => {
+      try {
+        this.#exportMetrics()
+        await this.store.connect()
+        this.#connected = true
+      } catch (err) {
+        // Nothing else will close a store whose app failed to start.
+        this.#detachMetrics()
+        if (this.#ownStore) await this.store.close().catch(() => {})
+        throw err
+      }
+    })()
+    return await this.#connecting
+  }
+
+  /** An enqueue made while the store connects waits for it; one made before connect() was ever called is refused. */
+  async #enqueueWhenConnected (task: Parameters<Worker['enqueue']>[0]): Promise<EnqueueResult> {
+    if (this.#connecting === null) throw new FST_FIFO_NOT_STARTED(task.name)
+    await this.#connecting
+    return await this.worker.enqueue(task)
   }
 
   private constructor (opts: ResolvedOptions, log: Logger) {
@@ -97,7 +121,7 @@ export class FifoCore {
     const metrics = this.metrics
     this.registry = new Registry({
       // Through the worker (made below, before any call): it may claim the task for this instance.
-      send: (task): Promise<EnqueueResult> => this.worker.enqueue(task),
+      send: (task): Promise<EnqueueResult> => this.#connected ? this.worker.enqueue(task) : this.#enqueueWhenConnected(task),
       maxPayloadBytes: opts.maxPayloadBytes,
       isClosed: () => this.#closed,
       onEnqueued: () => { metrics.enqueued++ },

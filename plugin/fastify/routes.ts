@@ -2,18 +2,11 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import fastifyStatic from '@fastify/static'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preParsingAsyncHookHandler } from 'fastify'
-import {
-  FST_FIFO_INVALID_REQUEST,
-  FST_FIFO_NOT_FOUND,
-  FST_FIFO_READ_ONLY,
-  FST_FIFO_STORE_FAILED,
-  FST_FIFO_UNAUTHORIZED,
-  FST_FIFO_UNSUPPORTED_MEDIA_TYPE,
-} from '../core/errors'
+import { FST_FIFO_INVALID_REQUEST, FST_FIFO_UNSUPPORTED_MEDIA_TYPE } from '../core/errors'
 import type { FifoCore } from '../core/fifo'
 import type { ResolvedDashboard } from '../core/options'
 import { apiRoutes } from '../core/admin/api'
-import { errorBody, isDataUrl, isJsonMediaType, readOnlyReason, securityHeaders, UI_ROOT, type ErrorBody } from '../core/admin/http'
+import { authRefusalBody, errorBody, guardAction as checkAction, isDataUrl, notFoundError, readOnlyReason, securityHeaders, thrownErrorBody, UI_ROOT, type ErrorBody } from '../core/admin/http'
 import { registerLongParamFallbacks, type RunRoute } from './long-params'
 import { schemas } from '../core/admin/schemas'
 
@@ -62,24 +55,15 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminOpti
         }
       } catch (err) {
         if (reply.sent) return reply
-        const status = (err as { statusCode?: unknown })?.statusCode
-        const statusCode = typeof status === 'number' && status >= 400 && status <= 599 ? status : 401
-        let message = err instanceof Error ? err.message : 'refused'
-        if (statusCode >= 500) {
-          request.log.error({ err }, 'fastify-fifo: dashboard.auth failed')
-          message = `the hook failed (request ${String(request.id)}; see the server log)`
-        }
-        const body = errorBody(statusCode, 'FST_FIFO_UNAUTHORIZED', new FST_FIFO_UNAUTHORIZED(message).message)
-        return reply.code(statusCode).type('application/json; charset=utf-8').send(body)
+        const body = authRefusalBody(err, String(request.id))
+        if (body.statusCode >= 500) request.log.error({ err }, 'fastify-fifo: dashboard.auth failed')
+        return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body)
       }
       if (reply.sent) return reply
     })
   }
 
-  function notFound (request: FastifyRequest): Error {
-    const target = request.url.length > 200 ? request.url.slice(0, 200) + '…' : request.url
-    return new FST_FIFO_NOT_FOUND(`no fastify-fifo admin route ${request.method} ${target} (queue names and task ids must be URL-encoded, "/" as %2F)`)
-  }
+  const notFound = (request: FastifyRequest): Error => notFoundError(request.method, request.url)
 
   app.setNotFoundHandler(async (request, reply) => {
     const err = notFound(request) as FastifyError
@@ -98,11 +82,7 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminOpti
   // post is refused with our 415 rather than a parser error, and a refused
   // action never reads its body.
   const guardAction: preParsingAsyncHookHandler = async (request, _reply, payload) => {
-    if (refusal !== null) throw new FST_FIFO_READ_ONLY(refusal)
-    const type = request.headers['content-type']
-    if (!isJsonMediaType(type)) {
-      throw new FST_FIFO_UNSUPPORTED_MEDIA_TYPE(type === undefined ? 'none (send Content-Type: application/json and a JSON object body, {} when empty)' : JSON.stringify(type.slice(0, 100)))
-    }
+    checkAction(refusal, request.headers['content-type'])
     return payload
   }
 
@@ -158,7 +138,6 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminOpti
 
 function toErrorBody (error: FastifyError, request: FastifyRequest): ErrorBody {
   const code = typeof error.code === 'string' ? error.code : ''
-  const status = typeof error.statusCode === 'number' ? error.statusCode : 500
   if (error.validation !== undefined) {
     return errorBody(400, 'FST_FIFO_INVALID_REQUEST', new FST_FIFO_INVALID_REQUEST(`${error.validationContext ?? 'request'}${error.message.replace(/^(body|querystring|params)/, '')}`).message)
   }
@@ -166,13 +145,7 @@ function toErrorBody (error: FastifyError, request: FastifyRequest): ErrorBody {
     const type = request.headers['content-type']
     return errorBody(415, 'FST_FIFO_UNSUPPORTED_MEDIA_TYPE', new FST_FIFO_UNSUPPORTED_MEDIA_TYPE(JSON.stringify(String(type).slice(0, 100))).message)
   }
-  if (code.startsWith('FST_FIFO_') && status < 500) return errorBody(status, code, error.message)
-  if (code === 'FST_FIFO_REDIS_UNAVAILABLE') return errorBody(503, code, 'Redis is unavailable; see the server log')
-  if (status >= 400 && status < 500) {
-    // Body parser refusals (empty or malformed JSON, too large) and the like.
-    return errorBody(status, 'FST_FIFO_INVALID_REQUEST', new FST_FIFO_INVALID_REQUEST(error.message).message)
-  }
-  // Anything else is the store failing (Redis down, a timeout, a bug). The
-  // details go to the log only: they may name hosts or internals.
-  return errorBody(503, 'FST_FIFO_STORE_FAILED', new FST_FIFO_STORE_FAILED(`see the server log for request ${String(request.id)}`).message)
+  // Our own refusals, body parser refusals (empty or malformed JSON, too
+  // large), and anything else as the store failing.
+  return thrownErrorBody(error, String(request.id))
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import type { AdminApp, CallOptions, Reply } from './adapters'
 import { errorReply, schemas } from '../../plugin/core/admin/schemas'
 
 export { schemas }
@@ -44,29 +44,11 @@ export function okSchema (route: keyof typeof schemas): Schema {
 
 export const errorSchema: Schema = errorReply
 
-export interface Reply {
-  status: number
-  body: any
-  headers: LightMyRequestResponse['headers']
-  raw: string
-}
+export type { Reply }
 
-/** app.inject with a parsed body. Actions send JSON `{}` unless told otherwise. */
-export async function call (app: FastifyInstance, method: InjectOptions['method'], url: string, opts: { body?: unknown, headers?: Record<string, string>, raw?: string } = {}): Promise<Reply> {
-  const headers: Record<string, string> = { ...(opts.headers ?? {}) }
-  let payload: string | undefined
-  if (opts.raw !== undefined) {
-    payload = opts.raw
-  } else if (method !== 'GET' && method !== 'HEAD') {
-    payload = JSON.stringify(opts.body ?? {})
-    headers['content-type'] ??= 'application/json'
-  }
-  const res = await app.inject({ method, url, headers, payload })
-  let body: unknown = res.body
-  try {
-    body = JSON.parse(res.body)
-  } catch {}
-  return { status: res.statusCode, body, headers: res.headers, raw: res.body }
+/** One admin API call through either adapter (see adapters.ts). Actions send JSON `{}` unless told otherwise. */
+export async function call (app: AdminApp, method: string, url: string, opts: CallOptions = {}): Promise<Reply> {
+  return await app.call(method, url, opts)
 }
 
 export const q = (name: string): string => `/fifo/api/queues/${encodeURIComponent(name)}`

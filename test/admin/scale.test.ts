@@ -1,7 +1,9 @@
 import '../helpers/guard'
 import t from 'tap'
 import type { Store } from '../../plugin/store/store'
-import { backend, type StoreKind } from '../helpers/app'
+import type { StoreKind } from '../helpers/app'
+import { startRedis, uniquePrefix } from '../helpers/redis-server'
+import { forEachAdapter } from './adapters'
 import { call, okSchema, schemaErrors } from './helpers'
 
 const HALTED = 37
@@ -34,60 +36,62 @@ async function seed (store: Store): Promise<string[]> {
   return names
 }
 
-for (const kind of ['memory', 'redis'] as StoreKind[]) {
-  t.test(`${kind}: pagination and filters with 10,000 queues`, async (t) => {
-    const b = await backend(kind)
-    t.teardown(() => b.cleanup())
-    const app = await b.app({ worker: false, dashboard: { auth: async () => {} } })
-    await app.ready()
-    const names = await seed(app.fifo.store)
-    t.equal(new Set(names).size, TOTAL)
+forEachAdapter(t, async (t, adapter) => {
+  for (const kind of ['memory', 'redis'] as StoreKind[]) {
+    t.test(`${kind}: pagination and filters with 10,000 queues`, async (t) => {
+      const redis = kind === 'redis' ? await startRedis() : null
+      t.teardown(async () => { await redis?.cleanup() })
+      const app = await adapter.app(t, { worker: false, dashboard: { auth: async () => {} }, ...(redis === null ? {} : { redis: redis.url, prefix: uniquePrefix('s') }) })
+      await app.ready()
+      const names = await seed(app.fifo.store)
+      t.equal(new Set(names).size, TOTAL)
 
-    const overview = await call(app, 'GET', '/fifo/api/overview')
-    t.match(overview.body, { queues: TOTAL, halted: HALTED, running: RUNNING, paused: PAUSED, waiting: TOTAL - HALTED - RUNNING - PAUSED, pendingTasks: TOTAL })
+      const overview = await call(app, 'GET', '/fifo/api/overview')
+      t.match(overview.body, { queues: TOTAL, halted: HALTED, running: RUNNING, paused: PAUSED, waiting: TOTAL - HALTED - RUNNING - PAUSED, pendingTasks: TOTAL })
 
-    // Every page at the maximum size: no queue missing, none twice, urgency order throughout.
-    const started = Date.now()
-    const seen: Array<{ name: string, state: string, head: { enqueuedAt: number } }> = []
-    for (let offset = 0; offset < TOTAL; offset += 500) {
-      const page = await call(app, 'GET', `/fifo/api/queues?offset=${offset}&limit=500`)
-      t.equal(page.status, 200)
-      if (offset === 0) t.same(schemaErrors(page.body, okSchema('queues')), [])
-      t.match(page.body, { total: TOTAL, offset, limit: 500 })
-      t.equal(page.body.items.length, 500)
-      seen.push(...page.body.items)
-    }
-    t.comment(`${kind}: 20 pages of 500 in ${Date.now() - started} ms`)
-    t.equal(new Set(seen.map((r) => r.name)).size, TOTAL, 'every queue exactly once across the pages')
-    t.ok(seen.slice(0, HALTED).every((r) => r.state === 'halted'), 'halted queues first')
-    t.notOk(seen.slice(HALTED).some((r) => r.state === 'halted'), 'and only there')
-    const rest = seen.slice(HALTED)
-    t.ok(rest.every((r, i) => i === 0 || rest[i - 1].head.enqueuedAt <= r.head.enqueuedAt), 'then oldest head first')
+      // Every page at the maximum size: no queue missing, none twice, urgency order throughout.
+      const started = Date.now()
+      const seen: Array<{ name: string, state: string, head: { enqueuedAt: number } }> = []
+      for (let offset = 0; offset < TOTAL; offset += 500) {
+        const page = await call(app, 'GET', `/fifo/api/queues?offset=${offset}&limit=500`)
+        t.equal(page.status, 200)
+        if (offset === 0) t.same(schemaErrors(page.body, okSchema('queues')), [])
+        t.match(page.body, { total: TOTAL, offset, limit: 500 })
+        t.equal(page.body.items.length, 500)
+        seen.push(...page.body.items)
+      }
+      t.comment(`${kind}: 20 pages of 500 in ${Date.now() - started} ms`)
+      t.equal(new Set(seen.map((r) => r.name)).size, TOTAL, 'every queue exactly once across the pages')
+      t.ok(seen.slice(0, HALTED).every((r) => r.state === 'halted'), 'halted queues first')
+      t.notOk(seen.slice(HALTED).some((r) => r.state === 'halted'), 'and only there')
+      const rest = seen.slice(HALTED)
+      t.ok(rest.every((r, i) => i === 0 || rest[i - 1].head.enqueuedAt <= r.head.enqueuedAt), 'then oldest head first')
 
-    const tail = await call(app, 'GET', `/fifo/api/queues?offset=${TOTAL - 10}&limit=50`)
-    t.equal(tail.body.items.length, 10, 'a short last page')
-    t.same(tail.body.items.map((r: { name: string }) => r.name), seen.slice(TOTAL - 10).map((r) => r.name))
-    const past = await call(app, 'GET', `/fifo/api/queues?offset=${TOTAL}&limit=50`)
-    t.match(past.body, { items: [], total: TOTAL })
+      const tail = await call(app, 'GET', `/fifo/api/queues?offset=${TOTAL - 10}&limit=50`)
+      t.equal(tail.body.items.length, 10, 'a short last page')
+      t.same(tail.body.items.map((r: { name: string }) => r.name), seen.slice(TOTAL - 10).map((r) => r.name))
+      const past = await call(app, 'GET', `/fifo/api/queues?offset=${TOTAL}&limit=50`)
+      t.match(past.body, { items: [], total: TOTAL })
 
-    const counts: Array<[string, number]> = [['halted', HALTED], ['running', RUNNING], ['paused', PAUSED], ['waiting', TOTAL - HALTED - RUNNING - PAUSED], ['retrying', 0], ['missing-handler', 0]]
-    for (const [state, n] of counts) {
-      const page = await call(app, 'GET', `/fifo/api/queues?state=${state}&limit=500`)
-      t.equal(page.body.total, n, `state=${state}`)
-      t.ok(page.body.items.every((r: { state: string }) => r.state === state))
-    }
-    const second = await call(app, 'GET', '/fifo/api/queues?state=waiting&offset=50&limit=50')
-    const firstTwo = await call(app, 'GET', '/fifo/api/queues?state=waiting&limit=100')
-    t.same(second.body.items.map((r: { name: string }) => r.name), firstTwo.body.items.slice(50).map((r: { name: string }) => r.name), 'filtered pages line up')
+      const counts: Array<[string, number]> = [['halted', HALTED], ['running', RUNNING], ['paused', PAUSED], ['waiting', TOTAL - HALTED - RUNNING - PAUSED], ['retrying', 0], ['missing-handler', 0]]
+      for (const [state, n] of counts) {
+        const page = await call(app, 'GET', `/fifo/api/queues?state=${state}&limit=500`)
+        t.equal(page.body.total, n, `state=${state}`)
+        t.ok(page.body.items.every((r: { state: string }) => r.state === state))
+      }
+      const second = await call(app, 'GET', '/fifo/api/queues?state=waiting&offset=50&limit=50')
+      const firstTwo = await call(app, 'GET', '/fifo/api/queues?state=waiting&limit=100')
+      t.same(second.body.items.map((r: { name: string }) => r.name), firstTwo.body.items.slice(50).map((r: { name: string }) => r.name), 'filtered pages line up')
 
-    for (const search of ['q-0042', 'halt-001', '-00', 'nothing-like-this']) {
-      const expected = names.filter((n) => n.includes(search))
-      const page = await call(app, 'GET', `/fifo/api/queues?search=${encodeURIComponent(search)}&limit=500`)
-      t.equal(page.body.total, expected.length, `search ${search}`)
-      t.equal(page.body.items.length, Math.min(500, expected.length), 'a full page, or all of them')
-      t.ok(page.body.items.every((r: { name: string }) => expected.includes(r.name)), 'only matching names')
-    }
-    const both = await call(app, 'GET', '/fifo/api/queues?state=halted&search=halt-001')
-    t.same(both.body.items.map((r: { name: string }) => r.name).sort(), Array.from({ length: 10 }, (_, i) => `halt-001${i}`))
-  })
-}
+      for (const search of ['q-0042', 'halt-001', '-00', 'nothing-like-this']) {
+        const expected = names.filter((n) => n.includes(search))
+        const page = await call(app, 'GET', `/fifo/api/queues?search=${encodeURIComponent(search)}&limit=500`)
+        t.equal(page.body.total, expected.length, `search ${search}`)
+        t.equal(page.body.items.length, Math.min(500, expected.length), 'a full page, or all of them')
+        t.ok(page.body.items.every((r: { name: string }) => expected.includes(r.name)), 'only matching names')
+      }
+      const both = await call(app, 'GET', '/fifo/api/queues?state=halted&search=halt-001')
+      t.same(both.body.items.map((r: { name: string }) => r.name).sort(), Array.from({ length: 10 }, (_, i) => `halt-001${i}`))
+    })
+  }
+})

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import path from 'node:path'
+import { FST_FIFO_INVALID_REQUEST, FST_FIFO_NOT_FOUND, FST_FIFO_READ_ONLY, FST_FIFO_STORE_FAILED, FST_FIFO_UNAUTHORIZED, FST_FIFO_UNSUPPORTED_MEDIA_TYPE } from '../errors'
 import type { ResolvedDashboard } from '../options'
 
 /**
@@ -54,4 +55,46 @@ export function readOnlyReason (dashboard: ResolvedDashboard, authExample = 'asy
   if (dashboard.readOnly) return 'the option dashboard.readOnly is true; set it to false (with a dashboard.auth hook) to enable pause, resume, retry, skip, requeue and delete'
   if (dashboard.auth == null) return `no dashboard.auth hook is set; pass dashboard: { auth: ${authExample} } to fastify-fifo to enable pause, resume, retry, skip, requeue and delete`
   return null
+}
+
+/**
+ * The error body for anything an admin route threw: its own FST_FIFO_* refusal,
+ * a 4xx from body parsing as FST_FIFO_INVALID_REQUEST, and anything else as
+ * the store failing (503; the details go to the log only: they may name hosts).
+ */
+export function thrownErrorBody (error: unknown, requestId: string): ErrorBody {
+  const e = (error ?? {}) as { code?: unknown, statusCode?: unknown, message?: unknown }
+  const code = typeof e.code === 'string' ? e.code : ''
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500
+  const message = typeof e.message === 'string' ? e.message : String(error)
+  if (code.startsWith('FST_FIFO_') && status < 500) return errorBody(status, code, message)
+  if (code === 'FST_FIFO_REDIS_UNAVAILABLE') return errorBody(503, code, 'Redis is unavailable; see the server log')
+  if (status >= 400 && status < 500) return errorBody(status, 'FST_FIFO_INVALID_REQUEST', new FST_FIFO_INVALID_REQUEST(message).message)
+  return errorBody(503, 'FST_FIFO_STORE_FAILED', new FST_FIFO_STORE_FAILED(`see the server log for request ${requestId}`).message)
+}
+
+/** The body for a refusal by the dashboard.auth hook: its statusCode (401 unless it set 4xx/5xx); a 5xx says no more than the request id. */
+export function authRefusalBody (error: unknown, requestId: string): ErrorBody {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode
+  const statusCode = typeof status === 'number' && status >= 400 && status <= 599 ? status : 401
+  let message = error instanceof Error ? error.message : 'refused'
+  if (statusCode >= 500) message = `the hook failed (request ${requestId}; see the server log)`
+  return errorBody(statusCode, 'FST_FIFO_UNAUTHORIZED', new FST_FIFO_UNAUTHORIZED(message).message)
+}
+
+/** The 404 for a path no admin route serves. */
+export function notFoundError (method: string, url: string): Error {
+  const target = url.length > 200 ? url.slice(0, 200) + '…' : url
+  return new FST_FIFO_NOT_FOUND(`no fastify-fifo admin route ${method} ${target} (queue names and task ids must be URL-encoded, "/" as %2F)`)
+}
+
+/**
+ * Runs before an action reads its body: refuses when read-only (`refusal`),
+ * then anything but a JSON body (a cross-site form cannot send one).
+ */
+export function guardAction (refusal: string | null, contentType: string | undefined): void {
+  if (refusal !== null) throw new FST_FIFO_READ_ONLY(refusal)
+  if (!isJsonMediaType(contentType)) {
+    throw new FST_FIFO_UNSUPPORTED_MEDIA_TYPE(contentType === undefined ? 'none (send Content-Type: application/json and a JSON object body, {} when empty)' : JSON.stringify(contentType.slice(0, 100)))
+  }
 }

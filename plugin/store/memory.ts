@@ -1,3 +1,4 @@
+import { joinRequestField, refuseRequestField } from './extras'
 import { FST_FIFO_CLOSED, FST_FIFO_CONFLICT, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../core/errors'
 import type {
   ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow,
@@ -57,6 +58,8 @@ export class MemoryStore implements Store {
     // Like RedisStore after close: refuse rather than accept a task no worker will ever run.
     // Reads keep working, so a test can still inspect the final state.
     if (this.#closed) throw new FST_FIFO_CLOSED(task.name)
+    const refused = refuseRequestField(task.requestId, task.extras)
+    if (refused !== null) throw refused
     const s = this.#state
     const now = s.now()
     if (task.dedupeId !== undefined) {
@@ -67,7 +70,7 @@ export class MemoryStore implements Store {
     const before = s.queues.get(task.queue)
     // Claim on enqueue: only a task that makes its queue runnable (empty before, not paused, not held).
     const claims = claim !== undefined && (before === undefined || (before.ids.length === 0 && !before.paused && before.lease === null))
-    const record = { id, queue: task.queue, name: task.name, payload: task.payload, enqueuedAt: now, requestId: task.requestId ?? null, attempts: 0, lastError: null, seq: 0 }
+    const record = { id, queue: task.queue, name: task.name, payload: task.payload, enqueuedAt: now, requestId: task.extras === undefined ? task.requestId ?? null : joinRequestField(task.requestId, task.extras), attempts: 0, lastError: null, seq: 0 }
     s.append(record, !claims)
     if (task.dedupeId !== undefined) {
       // Delete first so the map stays in enqueue order and sweep can prune from the front.

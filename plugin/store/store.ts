@@ -1,3 +1,4 @@
+import type { TaskExtras } from './extras'
 /**
  * The Store contract: the one seam between queue logic (worker, registry,
  * admin routes) and storage. RedisStore and MemoryStore implement it with the
@@ -35,6 +36,8 @@ export interface NewTask {
   payload: string
   /** Id of the HTTP request that enqueued it, for log correlation (no control characters). */
   requestId?: string
+  /** Extra per-task fields (trace context, wait flag), stored with the task (see extras.ts). */
+  extras?: TaskExtras
   /**
    * Dedupe: while a task enqueued with the same `dedupeId` is remembered
    * (`dedupeMs` after its enqueue), enqueue adds nothing and returns that task.
@@ -72,6 +75,8 @@ export interface ClaimedTask {
   /** Store clock, ms since epoch. */
   enqueuedAt: number
   requestId?: string
+  /** The extras stored with the task at enqueue, if any. */
+  extras?: TaskExtras
   /** The last recorded failure of this head, if any. */
   lastError?: string
   /** Fencing token of the lease (decimal string; only grows). */

@@ -1,4 +1,5 @@
 import { claimOnEnqueueCases } from './cases/claim-on-enqueue'
+import { extrasCases } from './cases/extras'
 import { failureCases } from './cases/failures'
 import { flowCases } from './cases/flow'
 import { leaseCases } from './cases/leases'
@@ -25,5 +26,6 @@ export function contractSuite (t: Test, factory: HarnessFactory, features: Store
   t.test('pause, resume, dedupe and returned copies', async (t) => { operatorCases(t, factory) })
   t.test('admin reads', async (t) => { readCases(t, factory) })
   t.test('waiting for work', async (t) => { wakeCases(t, factory) })
+  t.test('per-task extras', async (t) => { extrasCases(t, factory) })
   t.test('durability, several processes, corrupt records', async (t) => { processCases(t, factory, features) })
 }

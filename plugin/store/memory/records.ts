@@ -1,3 +1,4 @@
+import { extrasOf, requestIdOf } from '../extras'
 import type { ClaimedTask, DeadLetter, HeadInfo, QueueRow, QueueState, TaskFields, TaskRow } from '../store'
 import type { TaskList } from './task-list'
 import { pendingRow } from '../rows'
@@ -58,7 +59,10 @@ export function claimedTask (task: TaskRecord, lease: Lease): ClaimedTask {
     token: lease.token,
     leaseExpiresAt: lease.expiresAt,
   }
-  if (task.requestId !== null) claimed.requestId = task.requestId
+  const requestId = requestIdOf(task.requestId)
+  if (requestId !== null) claimed.requestId = requestId
+  const extras = extrasOf(task.requestId)
+  if (extras !== undefined) claimed.extras = extras
   if (task.lastError !== null) claimed.lastError = task.lastError
   return claimed
 }
@@ -71,7 +75,7 @@ export function headInfo (task: TaskRecord): HeadInfo {
     enqueuedAt: task.enqueuedAt,
     lastError: task.lastError,
     payload: task.payload,
-    requestId: task.requestId,
+    requestId: requestIdOf(task.requestId),
   }
 }
 

@@ -1,3 +1,4 @@
+import { extrasOf, joinRequestField, requestIdOf, type TaskExtras } from '../extras'
 import type { DeadLetter, HeadInfo, InstanceRow, QueueRow, QueueState, TaskRow } from '../store'
 import { pendingRow } from '../rows'
 
@@ -13,6 +14,7 @@ export interface TaskRecord {
   name: string
   enqueuedAt: number
   requestId: string | null
+  extras?: TaskExtras
   payload: string
   /** Why the record does not decode; the other fields are best effort. */
   corrupt?: string
@@ -22,7 +24,7 @@ const TASK_ID = /^[0-9a-z]+-[0-9a-z]+$/
 
 /** The record the enqueue script builds (tests use it to plant records). */
 export function encodeTask (task: Omit<TaskRecord, 'corrupt'>): string {
-  return `${task.id}\n${task.name}\n${task.enqueuedAt}\n${task.requestId ?? ''}\n${task.payload}`
+  return `${task.id}\n${task.name}\n${task.enqueuedAt}\n${joinRequestField(task.requestId, task.extras)}\n${task.payload}`
 }
 
 export function decodeTask (record: string): TaskRecord {
@@ -44,9 +46,11 @@ export function decodeTask (record: string): TaskRecord {
   const id = record.slice(0, a)
   const name = record.slice(a + 1, b)
   const enqueuedAt = Number(record.slice(b + 1, c))
-  const requestId = c + 1 === d ? null : record.slice(c + 1, d)
+  const field = c + 1 === d ? null : record.slice(c + 1, d)
   const payload = record.slice(d + 1)
-  const task: TaskRecord = { id, name, enqueuedAt, requestId, payload }
+  const task: TaskRecord = { id, name, enqueuedAt, requestId: requestIdOf(field), payload }
+  const extras = extrasOf(field)
+  if (extras !== undefined) task.extras = extras
   if (!TASK_ID.test(id)) {
     task.id = '(unknown)'
     task.corrupt = 'stored record has no valid task id'

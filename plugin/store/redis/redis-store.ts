@@ -1,5 +1,6 @@
+import { joinRequestField, refuseRequestField } from '../extras'
 import { Cluster, type Redis, type RedisOptions } from 'ioredis'
-import { FST_FIFO_STORE_FORMAT, FST_FIFO_CONFLICT, FST_FIFO_INVALID_CALL_OPTION, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../core/errors'
+import { FST_FIFO_STORE_FORMAT, FST_FIFO_CONFLICT, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../core/errors'
 import type {
   ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
   ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow,
@@ -97,6 +98,7 @@ function claimedTask (queue: string, record: string, attempt: number, token: str
   const task = decodeTask(record)
   const claimed: ClaimedTask = { id: task.id, queue, name: task.name, payload: task.payload, attempt, enqueuedAt: task.enqueuedAt, token, leaseExpiresAt }
   if (task.requestId !== null) claimed.requestId = task.requestId
+  if (task.extras !== undefined) claimed.extras = task.extras
   if (lastError !== null) claimed.lastError = lastError
   if (task.corrupt !== undefined) claimed.corrupt = task.corrupt
   return claimed
@@ -200,7 +202,8 @@ export class RedisStore implements Store {
   enqueue (task: NewTask, claim?: ClaimRequest): Promise<EnqueueResult> {
     // Newlines separate the fields of the stored record; the payload is last, so only these two matter.
     if (task.name.includes('\n')) return Promise.reject(new FST_FIFO_INVALID_DEFINITION(task.name, 'a handler name must not contain a line break'))
-    if (task.requestId?.includes('\n') === true) return Promise.reject(new FST_FIFO_INVALID_CALL_OPTION('requestId', `must not contain a line break, got ${JSON.stringify(task.requestId)}`))
+    const refused = refuseRequestField(task.requestId, task.extras)
+    if (refused !== null) return Promise.reject(refused)
     const dedupeMs = Math.max(1, Math.floor(task.dedupeMs ?? DEFAULT_DEDUPE_MS))
     return new Promise((resolve, reject) => {
       let batch = this.#batch
@@ -219,7 +222,7 @@ export class RedisStore implements Store {
         batch.owner = batch.args[0] = claim.owner
         batch.leaseMs = batch.args[1] = claim.leaseMs
       }
-      batch.args.push(task.queue, task.name, task.payload, task.requestId ?? '', task.dedupeId ?? '', dedupeMs, claim === undefined ? '' : '1')
+      batch.args.push(task.queue, task.name, task.payload, task.extras === undefined ? task.requestId ?? '' : joinRequestField(task.requestId, task.extras), task.dedupeId ?? '', dedupeMs, claim === undefined ? '' : '1')
       batch.items.push({ task, resolve, reject })
       batch.bytes += task.payload.length
       if (now || batch.items.length >= MAX_BATCH_TASKS || batch.bytes >= MAX_BATCH_BYTES) this.#flush()
@@ -246,6 +249,7 @@ export class RedisStore implements Store {
         } else if (r[0] === 2) {
           const claimed: ClaimedTask = { id: String(r[1]), queue: task.queue, name: task.name, payload: task.payload, attempt: Number(r[4]), enqueuedAt: Number(r[6]), token: String(r[2]), leaseExpiresAt: Number(r[3]) }
           if (task.requestId !== undefined && task.requestId !== '') claimed.requestId = task.requestId
+          if (task.extras !== undefined) claimed.extras = task.extras
           if (r[5] !== null && r[5] !== undefined) claimed.lastError = String(r[5])
           resolve({ id: claimed.id, queue: task.queue, name: task.name, duplicate: false, claimed })
         } else {

@@ -1,0 +1,111 @@
+import type { Logger } from '../log'
+import { describeError } from '../errors'
+import type { Metrics } from '../metrics'
+import type { Registry } from '../registry'
+import type { ClaimedTask, CompleteResult, InstanceInfo, LeaseRef, Store } from '../../store/store'
+
+export interface WorkerOptions {
+  store: Store
+  registry: Registry
+  log: Logger
+  metrics: Metrics
+  instance: InstanceInfo
+  concurrency: number
+  leaseMs: number
+  sweepMs: number
+  burst: number
+  /** Completions of one queue that may be in flight while later tasks run (0: none, the safe default). */
+  pipelinedAcks: number
+  closeTimeoutMs: number
+}
+
+/** A completion sent without waiting for it (pipelined acks). */
+export interface PendingAck {
+  taskId: string
+  reply: Promise<CompleteResult>
+}
+
+/** One queue this instance holds, with the run of its current head. */
+export interface Hold {
+  lease: LeaseRef
+  task: ClaimedTask
+  /** The current head's AbortController, made only when a handler asks for its signal. */
+  controller: AbortController | null
+  /** Why the current head's run was aborted, once it was. */
+  abortReason: unknown
+  /** Ends the current head's run at once (set while a handler runs). */
+  endRun: ((reason: unknown) => void) | null
+  /** Local time until which the store has confirmed the lease (last successful renewal + leaseMs). */
+  confirmedUntil: number
+  lost: boolean
+  /**
+   * True from the moment a head's settling call (complete, fail, park) is sent
+   * until the worker has taken in its reply and goes on with the next head
+   * (for good when the hold ends). Meanwhile a heartbeat that no longer finds
+   * the lease proves nothing — that call may have ended the lease itself —
+   * so its own reply decides.
+   */
+  settling: boolean
+  done: Promise<void>
+}
+
+/**
+ * What the parts of the worker share: its options, the queues it holds and
+ * its lifecycle flags. The claim loop (worker.ts), the lease keeping
+ * (leases.ts), the runs (queue-run.ts, head-run.ts) and shutdown
+ * (shutdown.ts) all read and write this one object.
+ */
+export class WorkerState {
+  readonly o: WorkerOptions
+  readonly holds = new Map<string, Hold>()
+  claiming = false
+  closing = false
+  /** Slots promised to enqueues in flight that offered to claim their task. */
+  reserved = 0
+  slotFreed: (() => void) | null = null
+  heartbeatTimer: NodeJS.Timeout | null = null
+  sweepTimer: NodeJS.Timeout | null = null
+  readonly retryTimers = new Set<NodeJS.Timeout>()
+  storeDown = false
+  /** Task names already logged as having no handler here (logged once each). */
+  readonly missingLogged = new Set<string>()
+
+  constructor (options: WorkerOptions) {
+    this.o = options
+  }
+
+  background (work: Promise<void>): void {
+    work.catch((err) => this.o.log.error({ err: describeError(err) }, 'fastify-fifo: unexpected error in a background task'))
+  }
+
+  /** Wakes the claim loop when it waits for a free slot. */
+  wakeLoop (): void {
+    const wake = this.slotFreed
+    this.slotFreed = null
+    wake?.()
+  }
+
+  storeFailed (err: unknown): void {
+    if (!this.storeDown) {
+      this.storeDown = true
+      this.o.log.error({ err: describeError(err) }, 'fastify-fifo: store unavailable; workers wait and retry')
+    }
+  }
+
+  storeUp (): void {
+    if (this.storeDown) {
+      this.storeDown = false
+      this.o.log.info('fastify-fifo: store reachable again; workers resumed')
+    }
+  }
+}
+
+export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Aborts the current head's run: its signal fires and the worker stops waiting for it. */
+export function abortRun (hold: Hold, reason: unknown): void {
+  if (hold.abortReason !== undefined) return
+  hold.abortReason = reason
+  hold.controller?.abort(reason)
+  hold.endRun?.(reason)
+}

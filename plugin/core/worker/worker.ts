@@ -1,0 +1,159 @@
+import { AsyncResource } from 'node:async_hooks'
+import { describeError } from '../errors'
+import type { ClaimedTask, EnqueueResult, NewTask } from '../../store/store'
+import { heartbeat, sweep } from './leases'
+import { runQueue } from './queue-run'
+import { shutdown } from './shutdown'
+import { sleep, WorkerState, type Hold, type WorkerOptions } from './state'
+
+/**
+ * Runs the queues inside the server: one claim loop fills up to `concurrency`
+ * holds; each hold runs its queue's heads one after another (queue-run.ts)
+ * until the queue is empty, the fairness burst is spent, or the instance
+ * closes. Lease keeping is in leases.ts, shutdown in shutdown.ts.
+ */
+export class Worker {
+  readonly #s: WorkerState
+  /** Starts a hold outside the caller's async context (set by start()). */
+  #adopt: (claimed: ClaimedTask, sentAt: number) => void = () => {}
+  #loop: Promise<void> | null = null
+  #closePromise: Promise<void> | null = null
+
+  constructor (options: WorkerOptions) {
+    this.#s = new WorkerState(options)
+  }
+
+  get heldLeases (): number {
+    return this.#s.holds.size
+  }
+
+  start (): void {
+    const s = this.#s
+    if (s.claiming || s.closing) return
+    s.claiming = true
+    const beatMs = Math.max(50, Math.floor(s.o.leaseMs / 3))
+    s.heartbeatTimer = setInterval(() => { s.background(heartbeat(s)) }, beatMs)
+    s.sweepTimer = setInterval(() => { s.background(sweep(s)) }, s.o.sweepMs)
+    s.background(heartbeat(s))
+    s.background(sweep(s))
+    // A task claimed on enqueue runs in the worker's context, not in the request (or
+    // handler) that enqueued it: nothing the caller keeps in AsyncLocalStorage leaks into it.
+    this.#adopt = AsyncResource.bind((claimed: ClaimedTask, sentAt: number) => {
+      if (s.claiming) {
+        this.#hold(claimed, sentAt)
+      } else {
+        // Closing began while the enqueue was in flight: hand the queue to another instance.
+        s.background(s.o.store.release({ queue: claimed.queue, token: claimed.token }, false).then(() => {}, () => {}))
+      }
+    })
+    this.#loop = this.#claimLoop()
+  }
+
+  /**
+   * Stores a task. When this instance has a free slot and the handler, it
+   * offers to run the task itself: if the task made its queue runnable, the
+   * store leases the queue to this instance in the same call (claim on
+   * enqueue), and the task starts without a wake-up and a claim round trip.
+   * Any other instance would have had to do the same work; none waits for it.
+   */
+  enqueue (task: NewTask): Promise<EnqueueResult> {
+    const s = this.#s
+    const store = s.o.store
+    if (!s.claiming || s.holds.size + s.reserved >= s.o.concurrency || s.o.registry.get(task.name) === undefined) {
+      return store.enqueue(task)
+    }
+    s.reserved++
+    const sentAt = Date.now()
+    return store.enqueue(task, { owner: s.o.instance.id, leaseMs: s.o.leaseMs }).then((result) => {
+      s.reserved--
+      if (result.claimed === undefined) s.wakeLoop()
+      else this.#adopt(result.claimed, sentAt)
+      return result
+    }, (err: unknown) => {
+      s.reserved--
+      s.wakeLoop()
+      throw err
+    })
+  }
+
+  /** preClose: take no new queues. Running heads go on. */
+  stopClaiming (): void {
+    this.#s.claiming = false
+    this.#s.o.store.interruptWait()
+    this.#s.wakeLoop()
+  }
+
+  /** onClose: wait for running heads up to closeTimeoutMs, abort the rest, hand every queue back. */
+  async close (): Promise<void> {
+    this.#closePromise ??= this.#close()
+    return await this.#closePromise
+  }
+
+  async #close (): Promise<void> {
+    this.stopClaiming()
+    await shutdown(this.#s, this.#loop)
+  }
+
+  async #claimLoop (): Promise<void> {
+    const s = this.#s
+    const idleWaitMs = Math.min(5000, Math.max(100, s.o.sweepMs))
+    let failures = 0
+    while (s.claiming) {
+      if (s.holds.size + s.reserved >= s.o.concurrency) {
+        await new Promise<void>((resolve) => { s.slotFreed = resolve })
+        continue
+      }
+      let claimed: ClaimedTask | null
+      const sentAt = Date.now()
+      try {
+        claimed = await s.o.store.claim(s.o.instance.id, s.o.leaseMs)
+        failures = 0
+        s.storeUp()
+      } catch (err) {
+        s.storeFailed(err)
+        failures++
+        await sleep(Math.min(1000, 50 * 2 ** Math.min(failures, 5)))
+        continue
+      }
+      if (claimed !== null) {
+        if (!s.claiming) {
+          // Closing began while the claim was in flight: give it straight back.
+          await s.o.store.release({ queue: claimed.queue, token: claimed.token }, false).catch(() => {})
+          break
+        }
+        this.#hold(claimed, sentAt)
+        continue
+      }
+      try {
+        await s.o.store.waitForWork(idleWaitMs)
+      } catch (err) {
+        s.storeFailed(err)
+        await sleep(250)
+      }
+    }
+  }
+
+  /** Takes a claimed queue into a hold and runs it until the hold ends. */
+  #hold (first: ClaimedTask, sentAt: number): void {
+    const s = this.#s
+    const hold: Hold = {
+      lease: { queue: first.queue, token: first.token },
+      task: first,
+      controller: null,
+      abortReason: undefined,
+      endRun: null,
+      // The store granted the lease after we sent the request, so it lasts at least until here.
+      confirmedUntil: sentAt + s.o.leaseMs,
+      lost: false,
+      settling: false,
+      done: Promise.resolve(),
+    }
+    s.holds.set(first.queue, hold)
+    hold.done = runQueue(s, hold).catch((err) => {
+      s.o.log.error({ err: describeError(err), queue: first.queue }, 'fastify-fifo: queue run ended with an unexpected error')
+    }).finally(() => {
+      if (s.holds.get(first.queue) === hold) s.holds.delete(first.queue)
+      s.wakeLoop()
+    })
+  }
+}

@@ -41,8 +41,12 @@ export const FST_FIFO_STORE_FORMAT = createError('FST_FIFO_STORE_FORMAT', 'names
 /** An enqueue before the Express adapter's `start()` was called (nothing is connected yet). */
 export const FST_FIFO_NOT_STARTED = createError('FST_FIFO_NOT_STARTED', 'cannot enqueue task "%s": the store is not connected yet; call await fifo.start() once the tasks are defined', 503)
 
+/** The `replicas` option: Redis did not confirm a write on enough replicas in time. The write may or may not survive a failover. */
+export const FST_FIFO_NOT_REPLICATED = createError('FST_FIFO_NOT_REPLICATED', '%s was stored on the Redis master but confirmed on %s within replicaTimeoutMs (%d ms): a failover now could lose it. Retry the call (an enqueue with a dedupeId is never added twice)', 503)
+
 export const errors = {
   FST_FIFO_STORE_FORMAT,
+  FST_FIFO_NOT_REPLICATED,
   FST_FIFO_INVALID_OPTION,
   FST_FIFO_INVALID_ARGUMENT,
   FST_FIFO_PAYLOAD_TOO_LARGE,

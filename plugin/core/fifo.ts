@@ -110,6 +110,8 @@ export class FifoCore {
         connectTimeoutMs: opts.connectTimeoutMs,
         commandTimeoutMs: opts.commandTimeoutMs,
         deadLetterLimit: opts.deadLetterLimit,
+        replicas: opts.replicas,
+        replicaTimeoutMs: opts.replicaTimeoutMs,
         log,
       })
       this.#ownStore = true

@@ -94,6 +94,20 @@ export interface FifoOptions<Auth = unknown> {
    */
   commandTimeoutMs?: number
   /**
+   * Durability across a Redis failover: enqueue, claim, completion and failure
+   * resolve only once Redis `WAIT` confirms the write on this many replicas.
+   * Otherwise the call rejects with FST_FIFO_NOT_REPLICATED (retry it; an
+   * enqueue with a dedupeId is never added twice). 0: Redis' usual asynchronous
+   * replication, where a failover can lose the last writes. Redis store only.
+   * @default 0
+   */
+  replicas?: number
+  /**
+   * With `replicas`: how long WAIT may take before the call rejects. Must be below commandTimeoutMs.
+   * @default 1000
+   */
+  replicaTimeoutMs?: number
+  /**
    * Largest accepted arguments, in bytes of JSON.
    * @default 524288
    */
@@ -149,6 +163,8 @@ export interface ResolvedOptions {
   closeTimeoutMs: number
   connectTimeoutMs: number
   commandTimeoutMs: number
+  replicas: number
+  replicaTimeoutMs: number
   maxPayloadBytes: number
   deadLetterLimit: number
   instanceId: string | null
@@ -159,7 +175,7 @@ export interface ResolvedOptions {
 }
 
 const KNOWN = new Set(['redis', 'store', 'prefix', 'concurrency', 'leaseMs', 'sweepMs', 'burst', 'pipelinedAcks', 'closeTimeoutMs',
-  'connectTimeoutMs', 'commandTimeoutMs', 'maxPayloadBytes', 'deadLetterLimit', 'instanceId', 'worker', 'dashboard', 'metrics'])
+  'connectTimeoutMs', 'commandTimeoutMs', 'replicas', 'replicaTimeoutMs', 'maxPayloadBytes', 'deadLetterLimit', 'instanceId', 'worker', 'dashboard', 'metrics'])
 const KNOWN_DASHBOARD = new Set(['path', 'auth', 'readOnly', 'showArgs'])
 
 /** Shows a user's value in an error message: its JSON (cut short) and its type. */
@@ -253,6 +269,16 @@ export function resolveOptions (input: unknown, extraKeys: readonly string[] = [
     }
   }
 
+  const commandTimeoutMs = int(opts, 'commandTimeoutMs', 5_000, 50, 600_000, 'milliseconds')
+  const replicas = int(opts, 'replicas', 0, 0, 100, 'replicas')
+  const replicaTimeoutMs = int(opts, 'replicaTimeoutMs', 1000, 1, 600_000, 'milliseconds')
+  if (replicas > 0 && (redis === undefined || store !== undefined)) {
+    throw new FST_FIFO_INVALID_OPTION('replicas', `waits for Redis replicas, so it needs the "redis" option (and no "store"), got replicas: ${replicas}`)
+  }
+  if (replicas > 0 && replicaTimeoutMs >= commandTimeoutMs) {
+    throw new FST_FIFO_INVALID_OPTION('replicaTimeoutMs', `must be below commandTimeoutMs (${commandTimeoutMs}), got ${show(replicaTimeoutMs)}`)
+  }
+
   return {
     redis: redis as FifoOptions['redis'],
     store: (store as Store | undefined) ?? null,
@@ -264,7 +290,9 @@ export function resolveOptions (input: unknown, extraKeys: readonly string[] = [
     pipelinedAcks: int(opts, 'pipelinedAcks', 0, 0, 1000, 'completions'),
     closeTimeoutMs: int(opts, 'closeTimeoutMs', 10_000, 0, 3_600_000, 'milliseconds'),
     connectTimeoutMs: int(opts, 'connectTimeoutMs', 10_000, 50, 600_000, 'milliseconds'),
-    commandTimeoutMs: int(opts, 'commandTimeoutMs', 5_000, 50, 600_000, 'milliseconds'),
+    commandTimeoutMs,
+    replicas,
+    replicaTimeoutMs,
     maxPayloadBytes: int(opts, 'maxPayloadBytes', 512 * 1024, 64, 64 * 1024 * 1024, 'bytes'),
     deadLetterLimit: int(opts, 'deadLetterLimit', 10_000, 1, 10_000_000, 'dead letters'),
     instanceId: (instanceId as string | undefined) ?? null,

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 
 /**
@@ -43,6 +46,11 @@ export class RedisNode {
     await waitForPing(this.port, 10_000)
   }
 
+  /** SIGSTOP: the process freezes (no replies, no replication) until resume(). */
+  pause (): void { this.#proc?.kill('SIGSTOP') }
+  /** SIGCONT after pause(). */
+  resume (): void { this.#proc?.kill('SIGCONT') }
+
   /** Starts it again after a kill/stop: same port, same data dir. */
   async restart (): Promise<void> { await this.start() }
 
@@ -75,6 +83,33 @@ export class RedisNode {
   async info (section: string): Promise<Record<string, string>> {
     return parseInfo(String(await this.call('INFO', section)))
   }
+}
+
+/**
+ * Starts a plain redis-server node (AOF off unless extraArgs say so) on a free
+ * port; `cleanup` kills it and removes its dir. For a master and replicas:
+ * pass `--replicaof 127.0.0.1 <port>` in extraArgs.
+ */
+export async function launchNode (port: number, extraArgs: string[] = []): Promise<RedisNode & { cleanup: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'fifo-node-'))
+  const node = new RedisNode(port, dir, [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
+    '--repl-diskless-sync-delay', '0', '--daemonize', 'no', '--logfile', join(dir, 'redis.log'), ...extraArgs,
+  ])
+  const out = Object.assign(node, {
+    async cleanup () {
+      node.resume()
+      await node.kill()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  })
+  try {
+    await node.start()
+  } catch (err) {
+    await out.cleanup()
+    throw err
+  }
+  return out
 }
 
 export function parseInfo (text: string): Record<string, string> {

@@ -153,7 +153,9 @@ export class RedisConnection {
   /** Maps a client error to the store's: transport trouble → FST_FIFO_REDIS_UNAVAILABLE; a script/data error passes through. */
   storeError (what: string, err: unknown): Error {
     if (err instanceof Error) {
-      if ((err as { code?: unknown }).code === 'FST_FIFO_REDIS_UNAVAILABLE') return err
+      // The store's own typed errors (unavailable, not replicated) pass as they are.
+      const code = (err as { code?: unknown }).code
+      if (typeof code === 'string' && code.startsWith('FST_FIFO_')) return err
       if (err.name === 'ReplyError' && !TRANSIENT_REPLY.test(err.message)) {
         err.message = this.redact(err.message)
         return err

@@ -11,6 +11,7 @@ import {
 } from './codec'
 import { RedisConnection, type StoreLog } from './connection'
 import { keyBase, redisKeys, type RedisKeys } from './keys'
+import { ReplicaWait } from './replication'
 import { ScriptRunner, scripts, type ScriptName } from './scripts'
 
 export interface RedisStoreOptions {
@@ -31,6 +32,13 @@ export interface RedisStoreOptions {
   deadLetterLimit: number
   /** Connection trouble is reported here (never with credentials). */
   log?: StoreLog
+  /**
+   * enqueue, claim, complete and fail resolve only once Redis `WAIT` confirms
+   * the write on this many replicas (see replication.ts); 0: no waiting.
+   */
+  replicas?: number
+  /** How long WAIT may take before the call rejects with FST_FIFO_NOT_REPLICATED; below commandTimeoutMs. */
+  replicaTimeoutMs?: number
 }
 
 /**
@@ -139,6 +147,8 @@ export class RedisStore implements Store {
   #batch: EnqueueBatch | null = null
   /** Enqueue calls sent and not answered yet. */
   #sending = 0
+  /** Set with the `replicas` option. */
+  readonly #replicas: ReplicaWait | null = null
 
   constructor (options: RedisStoreOptions) {
     if (typeof options.prefix !== 'string' || options.prefix === '' || /[{}\s]/.test(options.prefix)) {
@@ -153,6 +163,31 @@ export class RedisStore implements Store {
       log: options.log,
     })
     this.#scripts = new ScriptRunner(this.#conn.client, keyBase(options.prefix))
+    const replicas = options.replicas ?? 0
+    if (replicas !== 0) {
+      positiveInt('replicas', replicas)
+      const timeoutMs = positiveInt('replicaTimeoutMs', options.replicaTimeoutMs ?? 1000)
+      if (timeoutMs >= options.commandTimeoutMs) {
+        throw new FST_FIFO_INVALID_OPTION('replicaTimeoutMs', `must be below commandTimeoutMs (${options.commandTimeoutMs}), got ${timeoutMs}`)
+      }
+      this.#replicas = new ReplicaWait(this.#conn, replicas, timeoutMs, options.commandTimeoutMs)
+    }
+  }
+
+  /**
+   * Runs a script that writes what the `replicas` option must confirm: as
+   * #send without it; with it, `needs(value)` says whether the reply wrote
+   * anything, and `undo` gives back a lease granted by a write that was not
+   * confirmed (so its queue does not wait out the lease).
+   */
+  #confirmed<T> (name: ScriptName, args: Array<string | number>, decode: (reply: unknown) => T, needs: (value: T) => boolean, undo?: (value: T) => void): Promise<T> {
+    if (this.#replicas === null) return this.#send(name, args, decode)
+    return this.#replicas.send(name, () => this.#scripts.command(name, args), decode, needs, undo)
+  }
+
+  /** Gives back a lease whose grant was not confirmed, in the background. */
+  #giveBack (queue: string, token: string): void {
+    this.release({ queue, token }, false).catch(() => {})
   }
 
   /** The main client (owned or the user's); for tests and diagnostics. */
@@ -238,7 +273,10 @@ export class RedisStore implements Store {
     this.#batch = null
     const { items } = batch
     this.#sending++
-    this.#conn.send(this.#scripts.command('enqueue', batch.args), asIs).finally(() => { this.#sending-- }).then((reply) => {
+    this.#confirmed('enqueue', batch.args, asIs, () => true, (reply) => {
+      const replies = Array.isArray(reply) ? reply as unknown[] : []
+      items.forEach((item, i) => { const r = replies[i]; if (Array.isArray(r) && r[0] === 2) this.#giveBack(item.task.queue, String(r[2])) })
+    }).finally(() => { this.#sending-- }).then((reply) => {
       const replies = reply as ReplyList[]
       if (!Array.isArray(replies) || replies.length !== items.length) throw new Error(`fifo: enqueue returned ${Array.isArray(replies) ? replies.length : typeof replies} replies for ${items.length} tasks`)
       for (let i = 0; i < items.length; i++) {
@@ -263,13 +301,13 @@ export class RedisStore implements Store {
   }
 
   claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
-    return this.#send('claim', [owner, leaseMs], decodeClaim)
+    return this.#confirmed('claim', [owner, leaseMs], decodeClaim, (c) => c !== null, (c) => { if (c !== null) this.#giveBack(c.queue, c.token) })
   }
 
   complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0): Promise<CompleteResult> {
     const args: Array<string | number> = [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0', taskId]
     if (lookahead > 0) args.push(Math.floor(lookahead))
-    return this.#send('complete', args, (reply): CompleteResult => {
+    return this.#confirmed('complete', args, (reply): CompleteResult => {
       const r = reply as ReplyList
       if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
       if (r[0] === 0) return { ok: true, next: null }
@@ -278,12 +316,12 @@ export class RedisStore implements Store {
       const next = claimedTask(lease.queue, String(r[1]), r[3] === undefined || r[3] === null ? 1 : Number(r[3]), lease.token, expiresAt, str(r[4]))
       if (r.length > 5) next.following = r.slice(5).map((rec) => claimedTask(lease.queue, String(rec), 1, lease.token, expiresAt, null))
       return { ok: true, next }
-    })
+    }, (result) => result.ok)
   }
 
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {
-    const r = await this.#run('fail', [lease.queue, lease.token, input.error, input.maxAttempts, Math.max(0, Math.floor(input.delayMs)),
-      input.onExhausted, input.deadLetterNow === true ? '1' : '0', this.#deadLetterLimit]) as ReplyList
+    const r = await this.#confirmed('fail', [lease.queue, lease.token, input.error, input.maxAttempts, Math.max(0, Math.floor(input.delayMs)),
+      input.onExhausted, input.deadLetterNow === true ? '1' : '0', this.#deadLetterLimit], asIs, (reply) => (reply as ReplyList)[0] !== ScriptOutcome.Fenced) as ReplyList
     switch (r[0]) {
       case ScriptOutcome.Fenced: return { ok: false, fenced: true }
       case 1: return { ok: true, outcome: 'retrying', retryAt: Number(r[1]) }

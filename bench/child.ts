@@ -205,6 +205,75 @@ async function worker (job: Extract<Job, { role: 'worker' }>): Promise<Running> 
   }
 }
 
+/** saturate: a worker whose handler does nothing but count. */
+async function counter (job: Extract<Job, { role: 'counter' }>): Promise<Running> {
+  let done = 0
+  const instance = await openSystem(job.system, {
+    url: job.url,
+    ns: job.ns,
+    slots: job.slots,
+    ownedKeys: [],
+    bullmqShared: job.bullmqShared,
+    handler: () => { done++ },
+  })
+  let progress: NodeJS.Timeout | undefined
+  return {
+    async run () {
+      progress = setInterval(() => send({ type: 'progress', done }), 20)
+      await instance.start()
+      return null
+    },
+    async finish () {
+      clearInterval(progress)
+      return { role: 'counter', count: done }
+    },
+    async close () { await instance.close() },
+  }
+}
+
+/** What the runner last said this producer's tasks have been run (saturate). */
+let completedOfMine = 0
+let onCompleted: () => void = () => {}
+
+/**
+ * saturate: enqueues as fast as it can, `inFlight` calls out at once, over
+ * `keys` keys; holds back while `backlog` of its tasks are waiting, so the
+ * queues stay full but Redis does not fill up (the steady state measures
+ * what is enqueued and run, not a growing backlog).
+ */
+async function producer (job: Extract<Job, { role: 'producer' }>): Promise<Running> {
+  const instance = await openSystem(job.system, { url: job.url, ns: job.ns, handler: null, slots: 1, ownedKeys: [], bullmqShared: job.bullmqShared })
+  let sent = 0
+  const state = { stopped: false }
+  let progress: NodeJS.Timeout | undefined
+  const lanes: Array<Promise<void>> = []
+  const lane = async (): Promise<void> => {
+    while (!state.stopped) {
+      if (sent - completedOfMine >= job.backlog) {
+        await new Promise<void>((resolve) => { onCompleted = resolve; setTimeout(resolve, 50) })
+        continue
+      }
+      const i = sent++
+      await instance.enqueue(keyName((job.offset + i) % job.keys), i)
+    }
+  }
+  return {
+    async run () {
+      progress = setInterval(() => send({ type: 'progress', done: sent }), 20)
+      for (let i = 0; i < job.inFlight; i++) lanes.push(lane())
+      return null
+    },
+    async finish () {
+      state.stopped = true
+      onCompleted()
+      await Promise.allSettled(lanes)
+      clearInterval(progress)
+      return { role: 'producer', count: sent }
+    },
+    async close () { await instance.close() },
+  }
+}
+
 async function memory (job: Extract<Job, { role: 'memory' }>): Promise<Running> {
   const producer = await openSystem(job.system, { url: job.url, ns: job.ns, handler: null, slots: 1, ownedKeys: [] })
   const note = 'n'.repeat(64)
@@ -274,6 +343,8 @@ async function main (job: Job): Promise<void> {
     case 'enqueue': running = await enqueue(job); break
     case 'pickup': running = await pickup(job); break
     case 'worker': running = await worker(job); break
+    case 'counter': running = await counter(job); break
+    case 'producer': running = await producer(job); break
     case 'memory': running = await memory(job); break
     case 'http': running = await http(job); break
   }
@@ -303,5 +374,10 @@ process.on('message', (msg: MainMessage) => {
     onGo()
   } else if (msg.type === 'stop') {
     onStop()
+  } else if (msg.type === 'completed') {
+    completedOfMine = msg.done
+    const wake = onCompleted
+    onCompleted = () => {}
+    wake()
   }
 })

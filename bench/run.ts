@@ -10,32 +10,19 @@
  * See bench/README.md for what each scenario measures.
  */
 import { writeFileSync, mkdirSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { dirname } from 'node:path'
 import { Bench, config, log } from './lib/context'
 import { parseInfo, startRedis } from './lib/redis'
 import { optInLine, table, targets, targetTable } from './lib/report'
-import { measureLimits } from './scenarios/limits'
-import { http } from './scenarios/http'
-import { manyQueues, wide } from './scenarios/many'
-import { enqueue, memory, pickupLatency, PIPELINED_DRAIN, serialDrain } from './scenarios/single'
+import { PIPELINED_DRAIN } from './scenarios/single'
+import { SCENARIOS, scenario } from './scenarios/index'
 import { SYSTEMS, type SystemName } from './systems/types'
-
-const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = {
-  'serial-drain': serialDrain,
-  'enqueue-seq': async (b) => await enqueue(b, false),
-  'enqueue-concurrent': async (b) => await enqueue(b, true),
-  'pickup-latency': pickupLatency,
-  memory,
-  'many-queues': manyQueues,
-  wide,
-  http,
-}
 
 interface Args { quick: boolean, json: string | null, only: string[], systems: SystemName[], rounds: number | undefined }
 
 function parseArgs (argv: string[]): Args {
-  const args: Args = { quick: false, json: null, only: Object.keys(SCENARIOS), systems: [...SYSTEMS], rounds: undefined }
+  const args: Args = { quick: false, json: null, only: SCENARIOS.map((s) => s.name), systems: [...SYSTEMS], rounds: undefined }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const value = (): string => {
@@ -47,7 +34,7 @@ function parseArgs (argv: string[]): Args {
     else if (a === '--json') args.json = value()
     else if (a === '--only') {
       args.only = value().split(',')
-      for (const s of args.only) if (!(s in SCENARIOS)) throw new Error(`unknown scenario "${s}" (known: ${Object.keys(SCENARIOS).join(', ')})`)
+      for (const s of args.only) if (scenario(s) === undefined) throw new Error(`unknown scenario "${s}" (known: ${SCENARIOS.map((x) => x.name).join(', ')})`)
     } else if (a === '--systems') {
       args.systems = value().split(',') as SystemName[]
       for (const s of args.systems) if (!SYSTEMS.includes(s)) throw new Error(`unknown system "${s}" (known: ${SYSTEMS.join(', ')})`)
@@ -71,6 +58,7 @@ async function main (): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
   const cfg = config(args.quick, args.rounds)
   const started = Date.now()
+  const load0 = loadavg().map((l) => l.toFixed(1)).join(' ')
   const redis = await startRedis()
   const admin = redis.client()
   const stopRedis = (): void => { redis.cleanup().finally(() => process.exit(130)) }
@@ -83,19 +71,18 @@ async function main (): Promise<void> {
       `BullMQ ${versionOf('bullmq')}, GroupMQ ${versionOf('groupmq')}, ioredis ${versionOf('ioredis')}`
     log(`bench ${args.quick ? 'quick' : 'full'}: ${machine}; redis on port ${redis.port}`)
     const bench = new Bench(redis, admin, cfg, args.systems)
-    await measureLimits(bench)
     for (const name of args.only) {
       log(`${name}:`)
-      await SCENARIOS[name](bench)
+      await scenario(name)?.run(bench)
     }
     const rows = bench.rows()
     const lines: string[] = []
     lines.push(`# fastify-fifo bench (${args.quick ? 'quick' : 'full'}), ${machine}`)
-    lines.push(`median (min–max) of the runs; ratios are fastify-fifo ÷ peer on the medians; took ${Math.round((Date.now() - started) / 1000)} s`)
+    lines.push(`median (min–max) of the runs; ratios are medians (min–max) of per-round ratios (fastify-fifo ÷ the peer or limit measured in the same round); took ${Math.round((Date.now() - started) / 1000)} s; load average at start ${load0}, at end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
     lines.push('')
     lines.push(table(rows))
     lines.push('')
-    lines.push(targetTable(targets(rows)))
+    lines.push(targetTable(targets(rows, PIPELINED_DRAIN)))
     const optIn = optInLine(rows, PIPELINED_DRAIN)
     if (optIn !== null) lines.push('', optIn)
     if (bench.profiles.size > 0) {

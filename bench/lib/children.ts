@@ -1,8 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ChildMessage, ChildResult, Job } from './protocol'
 
 const CHILD = join(__dirname, '..', 'child.ts')
+/** USER_HZ of /proc/<pid>/stat: 100 on every Linux the bench runs on. */
+const CLOCK_TICKS = 100
 
 // Children load TypeScript the same way the runner does.
 const execArgv = process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : ['--import', 'tsx']
@@ -74,6 +77,24 @@ export class Child {
   }
 
   go (): void { this.#proc.send({ type: 'go' }) }
+
+  /** Tells a saturate producer how many of its tasks have run (its backlog bound). */
+  completed (done: number): void {
+    if (!this.#exited && this.#proc.connected) this.#proc.send({ type: 'completed', done }, (err) => { if (err !== null) this.#wake() })
+  }
+
+  /** CPU time the child has used so far (Linux /proc; 0 elsewhere), in µs. */
+  cpuUs (): number {
+    try {
+      const stat = readFileSync(`/proc/${this.#proc.pid ?? 0}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      // utime and stime are fields 14 and 15 of stat (11 and 12 after the name).
+      return (Number(fields[11]) + Number(fields[12])) * 1e6 / CLOCK_TICKS
+    } catch {
+      return 0
+    }
+  }
+
   stop (): void {
     if (this.#stopSent || this.#exited || !this.#proc.connected) return
     this.#stopSent = true

@@ -37,51 +37,76 @@ export interface Config {
   warmupTasks: number
   /** BullMQ's one-shared-queue run in many-queues (unordered; shows why per-key queues are needed). */
   bullmqShared: boolean
+  /** saturate: seconds of warm-up, then of steady state measured. */
+  saturate: { warmupSeconds: number, windowSeconds: number }
   processes: number
   slots: number
 }
 
+/**
+ * Short runs, many rounds: on a shared machine whose speed moves by 2× within
+ * an hour, a ratio holds still only when both sides of it run back to back,
+ * so each round is short and there are many of them.
+ */
 export function config (quick: boolean, rounds?: number): Config {
   return quick
     ? {
         quick,
-        rounds: rounds ?? 2,
-        heavyRounds: rounds ?? 1,
-        serialTasks: 3_000,
+        rounds: rounds ?? 3,
+        heavyRounds: rounds ?? 2,
+        serialTasks: 2_000,
         enqueueSeqCalls: 2_000,
-        enqueueConcurrentCalls: 10_000,
-        pickupSamples: 100,
+        enqueueConcurrentCalls: 6_000,
+        pickupSamples: 80,
         many: [{ keys: 200, perKey: 20, shape: 'grouped' }, { keys: 10, perKey: 300, shape: 'round-robin' }],
         wide: [{ keys: 2_000, perKey: 3 }, { keys: 100, perKey: 60 }],
         memoryTasks: 5_000,
         httpSeconds: 2,
-        limitCalls: 5_000,
+        limitCalls: 2_000,
         warmupTasks: 2_000,
         bullmqShared: false,
+        saturate: { warmupSeconds: 2, windowSeconds: 4 },
         processes: 3,
         slots: 4,
       }
     : {
         quick,
-        rounds: rounds ?? 3,
+        rounds: rounds ?? 7,
         heavyRounds: rounds ?? 3,
-        serialTasks: 20_000,
-        enqueueSeqCalls: 10_000,
-        enqueueConcurrentCalls: 20_000,
-        pickupSamples: 300,
-        many: [{ keys: 200, perKey: 50, shape: 'grouped' }, { keys: 10, perKey: 1000, shape: 'round-robin' }],
-        wide: [{ keys: 10_000, perKey: 5 }, { keys: 100, perKey: 500 }],
+        serialTasks: 5_000,
+        enqueueSeqCalls: 4_000,
+        enqueueConcurrentCalls: 10_000,
+        pickupSamples: 150,
+        many: [{ keys: 200, perKey: 30, shape: 'grouped' }, { keys: 10, perKey: 600, shape: 'round-robin' }],
+        wide: [{ keys: 10_000, perKey: 3 }, { keys: 100, perKey: 300 }],
         memoryTasks: 10_000,
-        httpSeconds: 5,
-        limitCalls: 20_000,
-        warmupTasks: 5_000,
+        httpSeconds: 3,
+        limitCalls: 4_000,
+        warmupTasks: 4_000,
         bullmqShared: true,
+        saturate: { warmupSeconds: 3, windowSeconds: 10 },
         processes: 3,
         slots: 4,
       }
 }
 
-interface Series { scenario: string, system: RowSystem, metric: string, unit: string, values: number[] }
+interface Series { scenario: string, system: RowSystem, metric: string, unit: string, values: number[], rounds: number[] }
+
+/**
+ * A figure of fastify-fifo set against the same round's figure of a peer or a
+ * limit: `ratio` divides, `over` subtracts (pickup latency above the idle
+ * round trip). The ratio row's system is the peer (or `limit`).
+ */
+export interface Pairing {
+  scenario: string
+  metric: string
+  against: RowSystem
+  /** The peer's metric when it differs (a limit's name); default: the same metric. */
+  againstMetric?: string
+  /** Where the peer's figure is recorded when not under `scenario` (the opt-in drain row uses serial-drain's limits). */
+  againstScenario?: string
+  kind: 'ratio' | 'over'
+}
 
 /** Shared state of one bench run: the Redis server, the config and every figure measured. */
 export class Bench {
@@ -94,6 +119,10 @@ export class Bench {
   readonly profiles = new Map<string, { units: number, commands: Map<string, { calls: number, usec: number }> }>()
   /** fastify-fifo's keys in the memory scenario: pattern → type, encoding, bytes per task. */
   memoryLines: string[] = []
+  /** Figures set against a limit measured in the same round (scenarios add theirs). */
+  readonly pairings: Pairing[] = []
+  /** The round being measured: every figure recorded is tagged with it, so ratios pair runs of one round. */
+  round = 0
   readonly #series = new Map<string, Series>()
   #runCounter = 0
 
@@ -109,17 +138,71 @@ export class Bench {
     const id = `${scenario}\u0000${system}\u0000${metric}`
     let s = this.#series.get(id)
     if (s === undefined) {
-      s = { scenario, system, metric, unit, values: [] }
+      s = { scenario, system, metric, unit, values: [], rounds: [] }
       this.#series.set(id, s)
     }
     s.values.push(value)
+    s.rounds.push(this.round)
   }
 
+  /** Declares that `metric` of fastify-fifo is set against a limit (or a peer's other metric) of the same round. */
+  pair (p: Pairing): void {
+    if (!this.pairings.some((q) => q.scenario === p.scenario && q.metric === p.metric && q.against === p.against && q.againstMetric === p.againstMetric)) this.pairings.push(p)
+  }
+
+  /** Every figure as a row: the median over its runs, with min and max, then the ratio rows. */
   rows (): Row[] {
-    return [...this.#series.values()].map((s) => {
+    const rows: Row[] = [...this.#series.values()].map((s) => {
       const sum = summarize(s.values)
       return { scenario: s.scenario, system: s.system, metric: s.metric, value: sum.median, unit: s.unit, runs: sum.runs, min: sum.min, max: sum.max }
     })
+    return [...rows, ...this.ratioRows()]
+  }
+
+  /**
+   * Per-round ratios: fastify-fifo's figure ÷ the same round's figure of each
+   * peer, for every metric both have (counts excepted), and for every declared
+   * pairing with a limit. A round contributes only when both sides ran in it;
+   * several runs of one side in a round (a limit measured twice) are averaged.
+   */
+  ratioRows (): Row[] {
+    const out: Row[] = []
+    const byRound = (s: Series | undefined): Map<number, number> => {
+      const m = new Map<number, number[]>()
+      if (s !== undefined) s.values.forEach((v, i) => { const r = s.rounds[i]; m.set(r, [...(m.get(r) ?? []), v]) })
+      return new Map([...m].map(([r, vs]) => [r, vs.reduce((a, b) => a + b, 0) / vs.length]))
+    }
+    const get = (scenario: string, system: RowSystem, metric: string): Series | undefined => this.#series.get(`${scenario}\u0000${system}\u0000${metric}`)
+    const emit = (ours: Series, theirs: Series | undefined, system: RowSystem, metric: string, kind: 'ratio' | 'over'): void => {
+      const a = byRound(ours)
+      const b = byRound(theirs)
+      const per: number[] = []
+      for (const [r, v] of a) {
+        const w = b.get(r)
+        if (w === undefined) continue
+        if (kind === 'ratio' && w !== 0) per.push(v / w)
+        if (kind === 'over') per.push(v - w)
+      }
+      if (per.length === 0) return
+      const sum = summarize(per)
+      out.push({ scenario: ours.scenario, system, metric, value: sum.median, unit: kind === 'ratio' ? 'x' : ours.unit, runs: sum.runs, min: sum.min, max: sum.max })
+    }
+    for (const s of this.#series.values()) {
+      if (s.system !== 'fastify-fifo' || s.unit === 'count' || s.unit === 'x') continue
+      for (const peer of this.systems) {
+        if (peer === 'fastify-fifo') continue
+        emit(s, get(s.scenario, peer, s.metric), peer, `${s.metric} ratio`, 'ratio')
+      }
+    }
+    for (const p of this.pairings) {
+      const ours = get(p.scenario, 'fastify-fifo', p.metric)
+      if (ours === undefined) continue
+      const theirsMetric = p.againstMetric ?? p.metric
+      const theirs = get(p.againstScenario ?? p.scenario, p.against, theirsMetric)
+      const label = p.kind === 'ratio' ? `${p.metric} ratio (÷ ${theirsMetric})` : `${p.metric} over ${theirsMetric}`
+      emit(ours, theirs, p.against, label, p.kind)
+    }
+    return out
   }
 
   /** A fresh, empty keyspace and a namespace no earlier run used. */
@@ -130,11 +213,13 @@ export class Bench {
   }
 
   /**
-   * Runs `fn` for every system in every round, interleaved: round 1 runs
-   * A B C, round 2 B C A, …, so drift on a noisy machine hits every system alike.
+   * Runs `fn` for every system in every round, back to back: round 1 runs
+   * A B C, round 2 B C A, …, so drift on a noisy machine hits every system
+   * alike, and each round's figures are paired into per-round ratios.
    */
   async interleave (scenario: string, rounds: number, fn: (system: SystemName, round: number) => Promise<void>, systems: SystemName[] = this.systems): Promise<void> {
     for (let round = 0; round < rounds; round++) {
+      this.round = round
       for (let i = 0; i < systems.length; i++) {
         const system = systems[(i + round) % systems.length]
         const t0 = Date.now()

@@ -7,6 +7,10 @@ export type Job =
   | { role: 'pickup', system: SystemName, url: string, ns: string, samples: number, warmup: number }
   // `fill`: worker 0 pre-fills keyCount × perKey tasks in this shape before it reports ready.
   | { role: 'worker', system: SystemName, url: string, ns: string, slots: number, keyCount: number, processes: number, index: number, bullmqShared: boolean, fill: { perKey: number, shape: Shape } | null }
+  // saturate: no-op handlers that only count (progress = tasks run).
+  | { role: 'counter', system: SystemName, url: string, ns: string, slots: number, bullmqShared: boolean }
+  // saturate: enqueues over `keys` keys with `inFlight` calls out, as fast as it can while fewer than `backlog` of its tasks wait (progress = tasks enqueued).
+  | { role: 'producer', system: SystemName, url: string, ns: string, keys: number, offset: number, inFlight: number, backlog: number, bullmqShared: boolean }
   | { role: 'memory', system: SystemName, url: string, ns: string, tasks: number }
   | { role: 'http', system: SystemName, url: string, ns: string, keys: number }
 
@@ -31,8 +35,10 @@ export type ChildResult =
   | { role: 'worker', records: TaskRecords, cpu: CpuUse }
   | { role: 'memory', tasks: number }
   | { role: 'http' }
+  | { role: 'counter' | 'producer', count: number }
 
-export type MainMessage = { type: 'job', job: Job } | { type: 'go' } | { type: 'stop' }
+/** `completed`: tasks run so far by this producer's share of the workers (saturate backlog bound). */
+export type MainMessage = { type: 'job', job: Job } | { type: 'go' } | { type: 'stop' } | { type: 'completed', done: number }
 
 /** Deterministic 0, 1 or 2 ms of "work" per task, the same for every system. */
 export function workMs (key: number, seq: number): number {

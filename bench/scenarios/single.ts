@@ -13,8 +13,11 @@ import { measureIdleRoundTrip, measureLimits } from './limits'
  */
 export async function serialDrain (bench: Bench): Promise<void> {
   const tasks = bench.cfg.serialTasks
+  bench.pair({ scenario: 'serial-drain', metric: 'tasks/s', against: 'limit', againstMetric: 'sequential EVALSHA', kind: 'ratio' })
+  bench.pair({ scenario: PIPELINED_DRAIN, metric: 'tasks/s', against: 'limit', againstMetric: 'pipelined EVALSHA (100 in flight)', againstScenario: 'serial-drain', kind: 'ratio' })
+  bench.pair({ scenario: PIPELINED_DRAIN, metric: 'tasks/s', against: 'limit', againstMetric: 'sequential EVALSHA', againstScenario: 'serial-drain', kind: 'ratio' })
   await bench.interleave('serial-drain', bench.cfg.rounds, async (system, round) => {
-    if (system === bench.systems[round % bench.systems.length]) await measureLimits(bench)
+    if (system === bench.systems[round % bench.systems.length]) await measureLimits(bench, 'serial-drain')
     await drainRun(bench, 'serial-drain', system, tasks, 0)
     // The opt-in mode is its own row, never the fastify-fifo figure the targets are checked on.
     if (system === 'fastify-fifo') await drainRun(bench, PIPELINED_DRAIN, system, tasks, PIPELINED_ACKS)
@@ -57,8 +60,9 @@ async function measuredRun<R extends ChildResult['role']> (bench: Bench, job: Jo
 export async function enqueue (bench: Bench, concurrent: boolean): Promise<void> {
   const scenario = concurrent ? 'enqueue-concurrent' : 'enqueue-seq'
   const calls = concurrent ? bench.cfg.enqueueConcurrentCalls : bench.cfg.enqueueSeqCalls
+  bench.pair({ scenario, metric: 'calls/s', against: 'limit', againstMetric: concurrent ? 'pipelined EVALSHA (100 in flight)' : 'sequential EVALSHA', kind: 'ratio' })
   await bench.interleave(scenario, concurrent ? bench.cfg.heavyRounds : bench.cfg.rounds, async (system, round) => {
-    if (system === bench.systems[round % bench.systems.length]) await measureLimits(bench)
+    if (system === bench.systems[round % bench.systems.length]) await measureLimits(bench, scenario)
     const ns = await bench.fresh()
     const job: Job = { role: 'enqueue', system, url: bench.redis.url, ns, calls, inFlight: concurrent ? 100 : 1, warmup: bench.cfg.warmupTasks, keys: 100 }
     await measuredRun(bench, job, 'enqueue', (r, before, after) => {
@@ -72,8 +76,9 @@ export async function enqueue (bench: Bench, concurrent: boolean): Promise<void>
 /** pickup-latency: an idle worker; enqueue one task, time until its handler starts. */
 export async function pickupLatency (bench: Bench): Promise<void> {
   const scenario = 'pickup-latency'
-  await bench.interleave(scenario, bench.cfg.heavyRounds, async (system, round) => {
-    if (system === bench.systems[round % bench.systems.length]) await measureIdleRoundTrip(bench, bench.cfg.pickupSamples)
+  for (const p of ['p50', 'p99']) bench.pair({ scenario, metric: p, against: 'limit', againstMetric: `PING after 10–30 ms idle, ${p}`, kind: 'over' })
+  await bench.interleave(scenario, bench.cfg.rounds, async (system, round) => {
+    if (system === bench.systems[round % bench.systems.length]) await measureIdleRoundTrip(bench, scenario, bench.cfg.pickupSamples)
     const ns = await bench.fresh()
     const child = await Child.start({ role: 'pickup', system, url: bench.redis.url, ns, samples: bench.cfg.pickupSamples, warmup: 20 })
     try {

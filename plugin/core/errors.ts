@@ -43,6 +43,8 @@ export const FST_FIFO_NOT_STARTED = createError('FST_FIFO_NOT_STARTED', 'cannot 
 
 /** The `replicas` option: Redis did not confirm a write on enough replicas in time. The write may or may not survive a failover. */
 export const FST_FIFO_NOT_REPLICATED = createError('FST_FIFO_NOT_REPLICATED', '%s was stored on the Redis master but confirmed on %s within replicaTimeoutMs (%d ms): a failover now could lose it. Retry the call (an enqueue with a dedupeId is never added twice)', 503)
+/** The namespace was created with another `partitions` count and still holds work (see the README, Scaling out). */
+export const FST_FIFO_PARTITIONS_MISMATCH = createError('FST_FIFO_PARTITIONS_MISMATCH', 'namespace "%s" has partitions: %s, but this instance is configured with partitions: %s (the count can change only on an empty namespace: drain it with the count it has, or use a new prefix)', 500)
 
 export const errors = {
   FST_FIFO_STORE_FORMAT,
@@ -70,6 +72,7 @@ export const errors = {
   FST_FIFO_INVALID_REQUEST,
   FST_FIFO_STORE_FAILED,
   FST_FIFO_NOT_STARTED,
+  FST_FIFO_PARTITIONS_MISMATCH,
 }
 
 /** Renders any thrown value as one line of text that is safe to store and show. */

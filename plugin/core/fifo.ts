@@ -11,7 +11,7 @@ import { attachMetrics } from './prom'
 import type { ResolvedOptions } from './options'
 import { Registry, type EnqueuedTask, type Task, type TaskOptions } from './registry'
 import { MemoryStore } from '../store/memory'
-import { RedisStore } from '../store/redis/redis-store'
+import { createRedisStore } from '../store/redis/create'
 import type { EnqueueResult, Store } from '../store/store'
 import { Worker } from './worker'
 
@@ -104,8 +104,9 @@ export class FifoCore {
       this.store = opts.store
       this.#ownStore = false
     } else if (opts.redis !== undefined) {
-      this.store = new RedisStore({
+      this.store = createRedisStore({
         redis: opts.redis,
+        partitions: opts.partitions,
         prefix: opts.prefix,
         connectTimeoutMs: opts.connectTimeoutMs,
         commandTimeoutMs: opts.commandTimeoutMs,

@@ -1,4 +1,6 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
+import { MAX_PARTITIONS } from '../store/redis/partitions'
+import { isClusterInput, type ClusterInput } from '../store/redis/secrets'
 import { FST_FIFO_INVALID_OPTION } from './errors'
 import type { Store } from '../store/store'
 import { resolveMetricsRegistry, type PromRegistry } from './prom'
@@ -38,7 +40,17 @@ export interface FifoOptions<Auth = unknown> {
    * (which the plugin duplicates for its blocking connection and never closes).
    * Without it, an in-process memory store is used: single process, not durable.
    */
-  redis?: string | RedisOptions | Redis | Cluster
+  redis?: string | RedisOptions | Redis | Cluster | ClusterInput
+  /**
+   * Partitions of the namespace (see the README, "Scaling out"): with N > 1 it
+   * is N independent partitions, each with its own hash tag, so a Redis Cluster
+   * spreads one namespace over its masters. A queue's partition is a pure
+   * function of its name. Recorded in the namespace: an instance configured
+   * with another count than a namespace holding tasks refuses to start
+   * (FST_FIFO_PARTITIONS_MISMATCH). 1 keeps exactly the keys of earlier versions.
+   * @default 1
+   */
+  partitions?: number
   /**
    * A Store implementation of your own (advanced; see plugin/store/store.ts). Overrides `redis`.
    */
@@ -153,6 +165,7 @@ export interface ResolvedDashboard {
 
 export interface ResolvedOptions {
   redis: FifoOptions['redis']
+  partitions: number
   store: Store | null
   prefix: string
   concurrency: number
@@ -174,7 +187,7 @@ export interface ResolvedOptions {
   metrics: { registry: PromRegistry, own: boolean } | null
 }
 
-const KNOWN = new Set(['redis', 'store', 'prefix', 'concurrency', 'leaseMs', 'sweepMs', 'burst', 'pipelinedAcks', 'closeTimeoutMs',
+const KNOWN = new Set(['redis', 'partitions', 'store', 'prefix', 'concurrency', 'leaseMs', 'sweepMs', 'burst', 'pipelinedAcks', 'closeTimeoutMs',
   'connectTimeoutMs', 'commandTimeoutMs', 'replicas', 'replicaTimeoutMs', 'maxPayloadBytes', 'deadLetterLimit', 'instanceId', 'worker', 'dashboard', 'metrics'])
 const KNOWN_DASHBOARD = new Set(['path', 'auth', 'readOnly', 'showArgs'])
 
@@ -210,6 +223,30 @@ function bool (opts: Record<string, unknown>, name: string, dflt: boolean, label
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/
 
+/** `redis: { cluster: [nodes], options? }`: nodes are redis:// URLs or { host, port }. */
+function checkClusterInput (input: ClusterInput): void {
+  const nodes = input.cluster as unknown
+  if (!Array.isArray(nodes) || nodes.length === 0) {
+    throw new FST_FIFO_INVALID_OPTION('redis.cluster', `must be a non-empty array of redis:// URLs or { host, port }, got ${Array.isArray(nodes) ? 'an empty array' : typeof nodes}`)
+  }
+  nodes.forEach((node: unknown, i) => {
+    if (typeof node === 'string') {
+      // Never echo the value: it may hold a password.
+      if (!/^rediss?:\/\//.test(node)) throw new FST_FIFO_INVALID_OPTION(`redis.cluster[${i}]`, 'must be a URL starting with redis:// or rediss://')
+      return
+    }
+    const n = node as { host?: unknown, port?: unknown } | null
+    if (n === null || typeof n !== 'object' || typeof n.host !== 'string' || typeof n.port !== 'number' || !Number.isInteger(n.port) || n.port < 1 || n.port > 65535) {
+      throw new FST_FIFO_INVALID_OPTION(`redis.cluster[${i}]`, 'must be a redis:// URL or { host: string, port: number }')
+    }
+  })
+  const extra = Object.keys(input).filter((k) => k !== 'cluster' && k !== 'options')
+  if (extra.length > 0) throw new FST_FIFO_INVALID_OPTION(`redis.${extra[0]}`, 'is not a cluster setting (known: cluster, options)')
+  if (input.options !== undefined && (input.options === null || typeof input.options !== 'object')) {
+    throw new FST_FIFO_INVALID_OPTION('redis.options', 'must be ioredis Cluster options (an object)')
+  }
+}
+
 /** Checks and completes the options; `extraKeys` are an adapter's own options, checked by it. */
 export function resolveOptions (input: unknown, extraKeys: readonly string[] = []): ResolvedOptions {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
@@ -228,6 +265,7 @@ export function resolveOptions (input: unknown, extraKeys: readonly string[] = [
     // Never echo the value: it may hold a password.
     throw new FST_FIFO_INVALID_OPTION('redis', 'must be a URL starting with redis:// or rediss://')
   }
+  if (isClusterInput(redis)) checkClusterInput(redis)
   const store = opts.store
   if (store !== undefined && (store === null || typeof store !== 'object' || typeof (store as Store).claim !== 'function')) {
     throw new FST_FIFO_INVALID_OPTION('store', `must implement the Store contract, got ${show(store)}`)
@@ -281,6 +319,7 @@ export function resolveOptions (input: unknown, extraKeys: readonly string[] = [
 
   return {
     redis: redis as FifoOptions['redis'],
+    partitions: int(opts, 'partitions', 1, 1, MAX_PARTITIONS, 'partitions'),
     store: (store as Store | undefined) ?? null,
     prefix,
     concurrency: int(opts, 'concurrency', 8, 1, 1024, 'queues'),

@@ -19,6 +19,12 @@ export interface Harness {
    * decode. Absent for MemoryStore, which holds records as objects.
    */
   corruptHead?: (queue: string) => Promise<void>
+  /**
+   * Names for queues that must share one claim order (FIFO over queues holds
+   * within a partition of a partitioned store): returns the names, changed
+   * where needed so they all land in the first one's partition. Absent: as given.
+   */
+  colocate?: (...names: string[]) => string[]
   /** true when `advance(0)` really stops time, so ties (same-ms enqueues) are reproducible. */
   exactClock: boolean
   cleanup (): Promise<void>
@@ -33,6 +39,8 @@ export interface StoreFeatures {
   sharedAcrossProcesses: boolean
   /** Records are stored as bytes that could fail to decode (RedisStore). */
   encodedRecords: boolean
+  /** Where a dedupe id is remembered: the whole namespace (default), or each queue (a partitioned RedisStore). */
+  dedupeScope?: 'namespace' | 'queue'
 }
 
 export type HarnessFactory = (options?: HarnessOptions) => Promise<Harness>
@@ -102,10 +110,10 @@ export async function rejectsWith (t: Test, promise: Promise<unknown>, code: str
 }
 
 /** Sets a test up with a fresh store and tears it down after. */
-export async function setup (t: Test, factory: HarnessFactory, options?: HarnessOptions): Promise<Harness & { s: Store }> {
+export async function setup (t: Test, factory: HarnessFactory, options?: HarnessOptions): Promise<Harness & { s: Store, q: (...names: string[]) => string[] }> {
   const h = await factory(options)
   t.teardown(async () => await h.cleanup())
-  return Object.assign(h, { s: h.store })
+  return Object.assign(h, { s: h.store, q: (...names: string[]) => h.colocate?.(...names) ?? names })
 }
 
 /**

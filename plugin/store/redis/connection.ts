@@ -1,6 +1,6 @@
-import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type ClusterOptions, type Command, type RedisOptions } from 'ioredis'
 import { FST_FIFO_INVALID_OPTION, FST_FIFO_REDIS_UNAVAILABLE } from '../../core/errors'
-import { isClient, redact, secretsOf, type RedisInput } from './secrets'
+import { isClient, isClusterInput, redact, secretsOf, type ClusterInput, type RedisInput } from './secrets'
 import { PendingCall, Watchdog, type Watched } from './watchdog'
 
 type Client = Redis | Cluster
@@ -40,6 +40,36 @@ async function ended (client: Client): Promise<void> {
       resolve()
     }
     client.once('end', done)
+  })
+}
+
+/**
+ * A Cluster from startup nodes. Credentials in the first URL apply to every
+ * node (ioredis uses a startup URL's own only for that node); the store's
+ * per-node settings go in `redisOptions`, the user's win except lazyConnect
+ * and maxRetriesPerRequest, which are how the store works.
+ */
+function newCluster (input: ClusterInput, ours: RedisOptions): Cluster {
+  const nodes = input.cluster
+  if (!Array.isArray(nodes) || nodes.length === 0) throw new Error('the cluster list of startup nodes is empty')
+  const credentials: RedisOptions = {}
+  const first = nodes.find((n): n is string => typeof n === 'string')
+  if (first !== undefined) {
+    const url = new URL(first)
+    if (url.password !== '') credentials.password = decodeURIComponent(url.password)
+    if (url.username !== '') credentials.username = decodeURIComponent(url.username)
+    if (url.protocol === 'rediss:') credentials.tls = {}
+  }
+  const user: ClusterOptions = input.options ?? {}
+  const { retryStrategy: _retry, lazyConnect: _lazy, ...perNode } = ours
+  return new Cluster(nodes, {
+    clusterRetryStrategy: (times: number) => Math.min(50 * times, 1000),
+    // A MOVED/ASK or a failover is followed within a command's own time, not queued forever.
+    retryDelayOnClusterDown: 100,
+    retryDelayOnFailover: 100,
+    ...user,
+    lazyConnect: true,
+    redisOptions: { ...perNode, ...credentials, ...user.redisOptions, maxRetriesPerRequest: 0 },
   })
 }
 
@@ -112,9 +142,11 @@ export class RedisConnection {
       }
       try {
         // The user's own retry/timeout choices win; lazyConnect and maxRetriesPerRequest are how the store works.
-        this.client = typeof input === 'string'
-          ? new Redis(input, ours)
-          : new Redis({ ...ours, ...input, lazyConnect: true, maxRetriesPerRequest: 0 })
+        this.client = isClusterInput(input)
+          ? newCluster(input, ours)
+          : typeof input === 'string'
+            ? new Redis(input, ours)
+            : new Redis({ ...ours, ...input, lazyConnect: true, maxRetriesPerRequest: 0 })
       } catch (err) {
         throw new FST_FIFO_INVALID_OPTION('redis', this.redact(`could not be used: ${err instanceof Error ? err.message : String(err)}`))
       }

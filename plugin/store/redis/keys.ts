@@ -85,9 +85,13 @@ export function keySuffix (name: KeyName): string {
   return name === 'q' || name === 'dd' ? `${name}:` : name
 }
 
-/** The keys of namespace `prefix`. */
+/** The keys of namespace `prefix` (with one partition). */
 export function redisKeys (prefix: string): RedisKeys {
-  const base = keyBase(prefix)
+  return redisKeysAt(keyBase(prefix))
+}
+
+/** The keys under `base` (`{tag}:`: a namespace, or one partition of it). */
+export function redisKeysAt (base: string): RedisKeys {
   const keys = {} as RedisKeys
   for (const name of names) keys[name] = base + keySuffix(name)
   return keys

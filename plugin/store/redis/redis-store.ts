@@ -1,5 +1,5 @@
 import { joinRequestField, refuseRequestField } from '../extras'
-import { Cluster, type Redis, type RedisOptions } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 import { FST_FIFO_STORE_FORMAT, FST_FIFO_CONFLICT, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../core/errors'
 import type {
   ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
@@ -10,9 +10,11 @@ import {
   type Reply, type ReplyList,
 } from './codec'
 import { RedisConnection, type StoreLog } from './connection'
-import { keyBase, redisKeys, type RedisKeys } from './keys'
+import type { RedisInput } from './secrets'
+import { keyBase, redisKeysAt, type RedisKeys } from './keys'
+import { checkPartitions } from './partition-record'
 import { ReplicaWait } from './replication'
-import { ScriptRunner, scripts, type ScriptName } from './scripts'
+import { ScriptRunner, scripts, type ScriptName, type WakeMode } from './scripts'
 
 export interface RedisStoreOptions {
   /**
@@ -21,7 +23,7 @@ export interface RedisStoreOptions {
    * The blocking connection is always a `duplicate()` the store owns.
    * @example 'redis://:secret@127.0.0.1:6379/0'
    */
-  redis: string | RedisOptions | Redis | Cluster
+  redis: RedisInput
   /** Key namespace: keys are `{prefix}:…`, one hash tag, so every script is single-slot. */
   prefix: string
   /** connect() rejects with FST_FIFO_REDIS_UNAVAILABLE when Redis does not answer within it. */
@@ -135,6 +137,30 @@ const page = (offset: number, limit: number): [number, number] => [whole(offset)
  */
 export const STORE_FORMAT = '1'
 
+/**
+ * Set when the store is one partition of a PartitionedRedisStore
+ * (partitioned.ts): it shares that store's connection (connected, closed and
+ * with scripts loaded by it) and keeps its keys under `base`.
+ */
+export interface PartitionContext {
+  /** The connection to share; the first partition, given none, makes it from the options. */
+  conn?: RedisConnection
+  /** `{tag}:` of this partition (see partitions.ts). */
+  base: string
+  wake: WakeMode
+}
+
+/** Loads every script once, so a Redis that cannot run them fails at connect, not on the first task (a Cluster loads them on first use). */
+export async function loadScripts (conn: RedisConnection, wake: WakeMode): Promise<void> {
+  if (conn.client instanceof Cluster) return
+  const client = conn.client
+  await conn.call('connect', async () => {
+    const pipeline = client.pipeline()
+    for (const script of scripts(wake).values()) pipeline.script('LOAD', script.lua)
+    for (const [err] of (await pipeline.exec()) ?? []) if (err !== null) throw err
+  })
+}
+
 export class RedisStore implements Store {
   readonly kind = 'redis' as const
   readonly keys: RedisKeys
@@ -142,6 +168,8 @@ export class RedisStore implements Store {
   readonly #scripts: ScriptRunner
   readonly #deadLetterLimit: number
   readonly #prefix: string
+  readonly #base: string
+  readonly #partition: PartitionContext | undefined
   #closing: Promise<void> | null = null
   /** Enqueues made in this turn of the event loop, sent together (see #flush). */
   #batch: EnqueueBatch | null = null
@@ -150,19 +178,21 @@ export class RedisStore implements Store {
   /** Set with the `replicas` option. */
   readonly #replicas: ReplicaWait | null = null
 
-  constructor (options: RedisStoreOptions) {
+  constructor (options: RedisStoreOptions, partition?: PartitionContext) {
     if (typeof options.prefix !== 'string' || options.prefix === '' || /[{}\s]/.test(options.prefix)) {
       throw new FST_FIFO_INVALID_OPTION('prefix', `must be a non-empty string without braces or spaces, got ${JSON.stringify(options.prefix)}`)
     }
     this.#deadLetterLimit = positiveInt('deadLetterLimit', options.deadLetterLimit)
     this.#prefix = options.prefix
-    this.keys = redisKeys(options.prefix)
-    this.#conn = new RedisConnection(options.redis, {
+    this.#partition = partition
+    this.#base = partition?.base ?? keyBase(options.prefix)
+    this.keys = redisKeysAt(this.#base)
+    this.#conn = partition?.conn ?? new RedisConnection(options.redis, {
       connectTimeoutMs: positiveInt('connectTimeoutMs', options.connectTimeoutMs),
       commandTimeoutMs: positiveInt('commandTimeoutMs', options.commandTimeoutMs),
       log: options.log,
     })
-    this.#scripts = new ScriptRunner(this.#conn.client, keyBase(options.prefix))
+    this.#scripts = new ScriptRunner(this.#conn.client, this.#base, partition?.wake ?? 'list')
     const replicas = options.replicas ?? 0
     if (replicas !== 0) {
       positiveInt('replicas', replicas)
@@ -190,6 +220,11 @@ export class RedisStore implements Store {
     this.release({ queue, token }, false).catch(() => {})
   }
 
+  /** The store's connection (shared by all partitions of a partitioned store). */
+  get connection (): RedisConnection {
+    return this.#conn
+  }
+
   /** The main client (owned or the user's); for tests and diagnostics. */
   get client (): Redis | Cluster {
     return this.#conn.client
@@ -205,22 +240,23 @@ export class RedisStore implements Store {
   }
 
   async connect (): Promise<void> {
-    await this.#conn.connect()
-    // Load every script once so a Redis that cannot run them fails here, not on the first task.
-    if (!(this.#conn.client instanceof Cluster)) {
-      const client = this.#conn.client
-      await this.#conn.call('connect', async () => {
-        const pipeline = client.pipeline()
-        for (const script of scripts().values()) pipeline.script('LOAD', script.lua)
-        for (const [err] of (await pipeline.exec()) ?? []) if (err !== null) throw err
-      })
+    if (this.#partition === undefined) {
+      await this.#conn.connect()
+      await loadScripts(this.#conn, 'list')
+      await this.#checkFormat()
+      await checkPartitions(this.#conn, this.#prefix, 1)
+    } else {
+      await this.#checkFormat()
     }
+  }
+
+  async #checkFormat (): Promise<void> {
     // A namespace written by another storage format (an older or newer fastify-fifo
     // whose scripts read records differently) must not be worked by this one: in a
     // chaos run, old and new instances sharing a namespace across a format change
     // lost accepted tasks. The first instance marks the namespace; every later one checks.
     const client = this.#conn.client
-    const formatKey = keyBase(this.#prefix) + 'format'
+    const formatKey = this.#base + 'format'
     const stored = await this.#conn.call('connect', async () => await client.call('SET', formatKey, STORE_FORMAT, 'NX', 'GET'))
     if (stored !== null && stored !== undefined && String(stored) !== STORE_FORMAT) {
       throw new FST_FIFO_STORE_FORMAT(this.#prefix, String(stored).slice(0, 32), STORE_FORMAT)
@@ -228,6 +264,7 @@ export class RedisStore implements Store {
   }
 
   async close (): Promise<void> {
+    if (this.#partition !== undefined) return
     this.#closing ??= this.#conn.close()
     return await this.#closing
   }

@@ -79,7 +79,17 @@ export function scriptName (name: ScriptName): string {
   return `fastify-fifo@${version}/${name}`
 }
 
-function loadScripts (): Map<ScriptName, Script> {
+/**
+ * How scripts signal new work. `list`: a token on the `{p}:wake` LIST that
+ * idle workers BLPOP (one partition: today's namespaces, and instances of
+ * earlier versions, keep waking each other). `publish`: one SPUBLISH on the
+ * shard channel named like that key, in the partition's own slot (several
+ * partitions: one subscriber connection per Redis node hears every partition
+ * it serves, where a BLPOP could wait on one slot only).
+ */
+export type WakeMode = 'list' | 'publish'
+
+function loadScripts (wake: WakeMode): Map<ScriptName, Script> {
   const scripts = new Map<ScriptName, Script>()
   for (const file of readdirSync(LUA_DIR)) {
     if (!file.endsWith('.lua') || file.startsWith('_')) continue
@@ -88,7 +98,8 @@ function loadScripts (): Map<ScriptName, Script> {
     const keys = parseKeys(file, text)
     // The first line names the package version and the script, so every
     // version's scripts are their own entries in Redis's script cache.
-    const lua = `-- ${scriptName(name)}\n` + keysPrologue(keys) + expandIncludes(file, text, new Set())
+    const lua = `-- ${scriptName(name)}\n` + keysPrologue(keys) + `local WAKE_PUBLISH = ${String(wake === 'publish')}\n` +
+      expandIncludes(file, text, new Set())
     scripts.set(name, {
       name,
       lua,
@@ -100,12 +111,16 @@ function loadScripts (): Map<ScriptName, Script> {
   return scripts
 }
 
-let cache: Map<ScriptName, Script> | null = null
+const cache = new Map<WakeMode, Map<ScriptName, Script>>()
 
-/** All scripts, read once per process. */
-export function scripts (): Map<ScriptName, Script> {
-  cache ??= loadScripts()
-  return cache
+/** All scripts in one wake mode, read once per process. */
+export function scripts (wake: WakeMode = 'list'): Map<ScriptName, Script> {
+  let loaded = cache.get(wake)
+  if (loaded === undefined) {
+    loaded = loadScripts(wake)
+    cache.set(wake, loaded)
+  }
+  return loaded
 }
 
 const UTF8 = { replyEncoding: 'utf8' as const }
@@ -162,9 +177,9 @@ export class ScriptRunner {
   readonly #bound = new Map<ScriptName, BoundScript>()
 
   /** `base`: the namespace's `{prefix}:`, the one key every script gets (with the client's keyPrefix, as ioredis would add it). */
-  constructor (client: Redis | Cluster, base: string) {
+  constructor (client: Redis | Cluster, base: string, wake: WakeMode = 'list') {
     const key = (client.options.keyPrefix ?? '') + base
-    for (const script of scripts().values()) {
+    for (const script of scripts(wake).values()) {
       this.#bound.set(script.name, { script, key, head: bulk('evalsha') + bulk(script.sha) + bulk('1') + bulk(key) })
     }
   }

@@ -1,7 +1,17 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
+
+/** A Redis Cluster the store connects to itself: startup nodes (`redis://` URLs or host/port) and ioredis Cluster options. */
+export interface ClusterInput {
+  cluster: Array<string | { host: string, port: number }>
+  options?: ClusterOptions
+}
 
 /** What the store's `redis` option may be. */
-export type RedisInput = string | RedisOptions | Redis | Cluster
+export type RedisInput = string | RedisOptions | Redis | Cluster | ClusterInput
+
+export function isClusterInput (input: unknown): input is ClusterInput {
+  return typeof input === 'object' && input !== null && !isClient(input as RedisInput) && 'cluster' in input
+}
 
 export function isClient (input: RedisInput): input is Redis | Cluster {
   return input instanceof Redis || input instanceof Cluster ||
@@ -18,6 +28,14 @@ export function secretsOf (input: RedisInput): string[] {
       const url = new URL(input)
       found.push(decodeURIComponent(url.password), url.password, decodeURIComponent(url.username), url.username)
     } catch {}
+  } else if (isClusterInput(input)) {
+    const nodes = Array.isArray(input.cluster) ? input.cluster : []
+    for (const node of nodes) if (typeof node === 'string') found.push(...secretsOf(node))
+    const opts = (input.options ?? {}) as { redisOptions?: Record<string, unknown> }
+    for (const field of ['password', 'username']) {
+      const value = opts.redisOptions?.[field]
+      if (typeof value === 'string') found.push(value)
+    }
   } else {
     const opts = (isClient(input) ? input.options : input) as Record<string, unknown> & { redisOptions?: Record<string, unknown> }
     for (const source of [opts, opts.redisOptions ?? {}]) {

@@ -6,7 +6,9 @@ export function claimOnEnqueueCases (t: Test, factory: HarnessFactory): void {
   const offer = { owner: 'owner-a', leaseMs: LEASE_MS }
 
   t.test('a task that makes its queue runnable is leased to the claimer at once, as claim would', async (t) => {
-    const { s } = await setup(t, factory)
+    const { s, q } = await setup(t, factory)
+    // Tokens are compared across queues: one claim order (one partition).
+    const [, pq] = q('q', 'p')
     await drainWakes(s)
     const before = await storeNow(s)
     const r = await s.enqueue(task('q', 1, { requestId: 'req-1' }), offer)
@@ -28,7 +30,7 @@ export function claimOnEnqueueCases (t: Test, factory: HarnessFactory): void {
     t.equal(later.claimed, undefined, 'a queue that already has tasks claims nothing')
     const done = await s.complete(ref(c), c.id, 'owner-a', LEASE_MS, true)
     t.match(done, { ok: true, next: { id: later.id, attempt: 1, token: c.token } })
-    const other = await s.enqueue(task('p', 1))
+    const other = await s.enqueue(task(pq, 1))
     t.equal(other.claimed, undefined, 'no claim without an offer')
     const p = await s.claim('owner-b', LEASE_MS)
     t.ok(p !== null && BigInt(p.token) > BigInt(c.token), 'a later claim gets a larger token')

@@ -40,7 +40,18 @@ local function headScore (rec)
 end
 
 -- Pushes up to `n` wake-up tokens, keeping the list at most WAKE_CAP long.
+-- In publish mode (WAKE_PUBLISH, set by the loader for several partitions)
+-- one SPUBLISH per script call on the shard channel named `wakeKey` instead:
+-- every subscribed instance hears it, so one message wakes them all.
+local woken = false
 local function signalWake (wakeKey, n)
+  if WAKE_PUBLISH then
+    if not woken then
+      woken = true
+      rcall('SPUBLISH', wakeKey, '1')
+    end
+    return
+  end
   local room = WAKE_CAP - rcall('LLEN', wakeKey)
   if n > room then n = room end
   for _ = 1, n do rcall('RPUSH', wakeKey, '1') end

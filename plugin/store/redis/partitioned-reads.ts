@@ -1,0 +1,134 @@
+import { Cluster, type Redis } from 'ioredis'
+import type { InstanceRow, Overview, Page, QueueRow } from '../store'
+import { keySlot } from './partitions'
+import type { RedisStore } from './redis-store'
+
+/**
+ * Admin reads of a partitioned namespace (partitioned.ts), merged so the
+ * admin API and dashboard see one namespace: counts summed, pages merged in
+ * the order one partition would give, instances joined by id.
+ */
+
+/** One partition in the dashboard's partitions panel. */
+export interface PartitionRow {
+  partition: number
+  /** The partition's hash tag (`{prefix#i.k}`) and its Cluster slot. */
+  tag: string
+  slot: number
+  /** `host:port` of the Redis node serving the slot (the master, on a Cluster). */
+  node: string
+  queues: number
+  /** Pending tasks (heads included). */
+  depth: number
+  running: number
+  /** Age of the partition's oldest head, ms (0 when none). */
+  oldestHeadAgeMs: number
+}
+
+const SUMMED = ['queues', 'waiting', 'running', 'retrying', 'halted', 'paused', 'missingHandler', 'pendingTasks', 'deadLetters',
+  'completedLastMinute', 'failedLastMinute'] as const
+
+export function mergeOverviews (all: Overview[]): Overview {
+  const newest = all.reduce((a, b) => (b.now > a.now ? b : a))
+  const out: Overview = { ...newest, series: newest.series.map((b) => ({ ...b, completed: 0, failed: 0 })) }
+  for (const key of SUMMED) out[key] = 0
+  out.liveInstances = 0
+  out.oldestHeadAgeMs = 0
+  let oldestAt = Infinity
+  for (const o of all) {
+    for (const key of SUMMED) out[key] += o[key]
+    // Every instance heartbeats every partition: each one counts them all.
+    out.liveInstances = Math.max(out.liveInstances, o.liveInstances)
+    // Each age is against its own read's clock: compare the heads' times, age them at the newest.
+    if (o.oldestHeadAgeMs > 0) oldestAt = Math.min(oldestAt, o.now - o.oldestHeadAgeMs)
+    // Buckets are 10 s of each node's clock; aligned by index from the newest end.
+    const shift = out.series.length - o.series.length
+    o.series.forEach((b, i) => {
+      const into = out.series[i + shift]
+      if (into !== undefined) {
+        into.completed += b.completed
+        into.failed += b.failed
+      }
+    })
+  }
+  if (oldestAt !== Infinity) out.oldestHeadAgeMs = Math.max(0, out.now - oldestAt)
+  return out
+}
+
+/** The listing order one partition's `{p}:queues` index gives (see lua/_queue.lua): urgency score, then name bytes. */
+export function queueUrgency (row: QueueRow): [number, string] {
+  let score: number
+  if (row.haltedAt !== null && !row.paused) score = row.haltedAt
+  else if (row.head !== null) score = 1e13 + (Number.isFinite(row.head.enqueuedAt) ? row.head.enqueuedAt : 0)
+  else score = 3e13
+  return [score, row.name]
+}
+
+/**
+ * Rows `offset … offset + limit` of the union of `pages`, each of which holds
+ * its partition's first `offset + limit` rows in order. Sorting is by `key`
+ * (number, then string by UTF-8 bytes, as Redis sorts members); equal keys keep
+ * partition order (the sort is stable).
+ */
+export function mergePages<T> (pages: Array<Page<T>>, offset: number, limit: number, key: (item: T) => [number, string]): Page<T> {
+  const keyed = pages.flatMap((p) => p.items).map((item) => {
+    const [n, s] = key(item)
+    return { item, n, s: Buffer.from(s, 'utf8') }
+  })
+  keyed.sort((a, b) => (a.n - b.n) || Buffer.compare(a.s, b.s))
+  const from = Math.max(0, Math.floor(offset))
+  return {
+    items: keyed.slice(from, from + Math.max(0, Math.floor(limit))).map((k) => k.item),
+    total: pages.reduce((sum, p) => sum + p.total, 0),
+    offset,
+    limit,
+  }
+}
+
+/** One row per instance: its newest record, with the queues it holds in every partition. */
+export function mergeInstances (all: InstanceRow[][]): InstanceRow[] {
+  const byId = new Map<string, InstanceRow>()
+  for (const rows of all) {
+    for (const row of rows) {
+      const seen = byId.get(row.id)
+      if (seen === undefined) {
+        byId.set(row.id, { ...row })
+      } else {
+        const held = seen.queuesHeld + row.queuesHeld
+        if (row.lastHeartbeatAt > seen.lastHeartbeatAt) Object.assign(seen, row)
+        seen.queuesHeld = held
+      }
+    }
+  }
+  return [...byId.values()].sort((a, b) => b.lastHeartbeatAt - a.lastHeartbeatAt)
+}
+
+/** Where a key lives: the master serving its slot on a Cluster (as the client last learned), else the client's node. */
+function nodeOf (client: Redis | Cluster, slot: number): string {
+  if (client instanceof Cluster) {
+    const owners = (client as unknown as { slots: string[][] }).slots[slot]
+    return owners?.[0] ?? 'unknown'
+  }
+  const o = client.options
+  if (o.path !== undefined && o.path !== null) return o.path
+  return `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`
+}
+
+export async function partitionRows (client: Redis | Cluster, partitions: RedisStore[]): Promise<PartitionRow[]> {
+  const prefix = client.options.keyPrefix ?? ''
+  return await Promise.all(partitions.map(async (p, i) => {
+    const o = await p.overview()
+    const base = p.keys.wake.slice(0, -'wake'.length)
+    const slot = keySlot(prefix + base)
+    return {
+      partition: i,
+      tag: base.slice(0, -1),
+      slot,
+      node: nodeOf(client, slot),
+      queues: o.queues,
+      depth: o.pendingTasks,
+      running: o.running,
+      oldestHeadAgeMs: o.oldestHeadAgeMs,
+    }
+  }))
+}

@@ -1,0 +1,368 @@
+import { FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../core/errors'
+import type {
+  ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
+  ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow,
+} from '../store'
+import { RedisConnection } from './connection'
+import { checkPartitions } from './partition-record'
+import { globalId, MAX_PARTITIONS, partitionBase, queuePartition, splitId } from './partitions'
+import { mergeInstances, mergeOverviews, mergePages, partitionRows, queueUrgency, type PartitionRow } from './partitioned-reads'
+import { loadScripts, RedisStore, type RedisStoreOptions } from './redis-store'
+import { ShardSubscriber } from './subscriber'
+
+export interface PartitionedStoreOptions extends RedisStoreOptions {
+  /** Number of partitions, 2 … 1024 (see partitions.ts). */
+  partitions: number
+}
+
+/**
+ * The dedupe id a partition stores for (queue, dedupeId): dedupe is per queue
+ * with several partitions. A namespace-wide scope would need every enqueue to
+ * write a marker in one shared slot besides its queue's (a cross-slot write
+ * that Cluster cannot make atomic); per queue stays one script on one slot.
+ */
+function queueDedupeId (queue: string, dedupeId: string): string {
+  return `${queue.length}:${queue}:${dedupeId}`
+}
+
+function deferred (): { promise: Promise<boolean>, resolve: (v: boolean) => void } {
+  let resolve!: (v: boolean) => void
+  const promise = new Promise<boolean>((_resolve) => { resolve = _resolve })
+  return { promise, resolve }
+}
+
+/**
+ * One namespace as N partitions (partitions.ts): N RedisStores over one
+ * connection, each with its own hash tag. Per-queue operations go to the
+ * queue's partition, per-task ones to the partition the id names; claims,
+ * heartbeats and sweeps cover every partition; admin reads are merged.
+ *
+ * Waking: the partitions' scripts SPUBLISH on their `wake` shard channel; one
+ * subscriber connection per Redis node (subscriber.ts) hears them all. A
+ * message marks its partition as worth a claim; a claim that finds a partition
+ * empty unmarks it (unless a message came meanwhile). So an idle instance asks
+ * only partitions that signalled, and a timed-out wait (pub/sub can lose a
+ * message across a reconnect) marks every partition again.
+ */
+export class PartitionedRedisStore implements Store {
+  readonly kind = 'redis' as const
+  readonly partitions: RedisStore[]
+  readonly #n: number
+  readonly #prefix: string
+  readonly #conn: RedisConnection
+  readonly #subscriber: ShardSubscriber
+  /** Per partition: may have a waiting queue; and a count of wake messages. */
+  readonly #maybe: boolean[]
+  readonly #gen: number[]
+  /** Where the next claim starts (rotates, so no partition waits behind a busy one). */
+  #start = 0
+  #signalled = false
+  #waiter: ReturnType<typeof deferred> | null = null
+  #closed = false
+  #closing: Promise<void> | null = null
+
+  constructor (options: PartitionedStoreOptions) {
+    const n = options.partitions
+    if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
+      throw new FST_FIFO_INVALID_OPTION('partitions', `must be a whole number from 1 to ${MAX_PARTITIONS}, got ${String(n)}`)
+    }
+    this.#n = n
+    this.#prefix = options.prefix
+    // The first partition validates the options and makes the connection the others share.
+    const first = new RedisStore(options, { base: partitionBase(options.prefix, 0, n), wake: 'publish' })
+    this.#conn = first.connection
+    this.partitions = [first]
+    for (let i = 1; i < n; i++) {
+      this.partitions.push(new RedisStore(options, { conn: this.#conn, base: partitionBase(options.prefix, i, n), wake: 'publish' }))
+    }
+    this.#subscriber = new ShardSubscriber(this.#conn.client)
+    this.#maybe = new Array<boolean>(n).fill(true)
+    this.#gen = new Array<number>(n).fill(0)
+  }
+
+  get client (): RedisStore['client'] {
+    return this.#conn.client
+  }
+
+  #of (queue: string): RedisStore {
+    return this.partitions[queuePartition(queue, this.#n)]
+  }
+
+  #claimed (i: number, c: ClaimedTask): ClaimedTask {
+    c.id = globalId(i, c.id, this.#n)
+    if (c.following !== undefined) for (const f of c.following) f.id = globalId(i, f.id, this.#n)
+    return c
+  }
+
+  #byId (id: string): { store: RedisStore, i: number, id: string } | null {
+    const at = splitId(id, this.#n)
+    return at === null ? null : { store: this.partitions[at.partition], i: at.partition, id: at.id }
+  }
+
+  async connect (): Promise<void> {
+    await this.#conn.connect()
+    try {
+      await loadScripts(this.#conn, 'publish')
+      await checkPartitions(this.#conn, this.#prefix, this.#n)
+      for (const p of this.partitions) await p.connect()
+      await this.#conn.call('connect', async () => {
+        await Promise.all(this.partitions.map(async (p, i) => await this.#subscriber.subscribe(this.#channel(p), () => { this.#wake(i) })))
+      })
+      this.#subscriber.onResubscribed(() => { for (let i = 0; i < this.#n; i++) this.#wake(i) })
+    } catch (err) {
+      await this.close()
+      throw err
+    }
+  }
+
+  /** A partition's wake channel: its `wake` key as Redis sees it (with the client's keyPrefix). */
+  #channel (p: RedisStore): string {
+    return (this.#conn.client.options.keyPrefix ?? '') + p.keys.wake
+  }
+
+  /** Partition `i` may have a waiting queue now (a claim in flight that finds none does not unmark it). */
+  #touch (i: number): void {
+    this.#gen[i]++
+    this.#maybe[i] = true
+  }
+
+  #wake (i: number): void {
+    this.#touch(i)
+    const waiter = this.#waiter
+    if (waiter === null) {
+      this.#signalled = true
+      return
+    }
+    this.#waiter = null
+    waiter.resolve(true)
+  }
+
+  async close (): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true
+      this.interruptWait()
+      await this.#subscriber.close().catch(() => {})
+      await this.#conn.close()
+    })()
+    return await this.#closing
+  }
+
+  enqueue (task: NewTask, claim?: ClaimRequest): Promise<EnqueueResult> {
+    const i = queuePartition(task.queue, this.#n)
+    const stored = task.dedupeId === undefined ? task : { ...task, dedupeId: queueDedupeId(task.queue, task.dedupeId) }
+    // This instance's own writes mark their partition at once; others' arrive as wake messages.
+    this.#touch(i)
+    return this.partitions[i].enqueue(stored, claim).then((r) => {
+      this.#touch(i)
+      r.id = globalId(i, r.id, this.#n)
+      if (r.claimed !== undefined) this.#claimed(i, r.claimed)
+      return r
+    })
+  }
+
+  async claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
+    const n = this.#n
+    const start = this.#start
+    this.#start = (start + 1) % n
+    for (let k = 0; k < n; k++) {
+      const i = (start + k) % n
+      if (!this.#maybe[i]) continue
+      const gen = this.#gen[i]
+      const c = await this.partitions[i].claim(owner, leaseMs)
+      if (c !== null) return this.#claimed(i, c)
+      if (this.#gen[i] === gen) this.#maybe[i] = false
+    }
+    return null
+  }
+
+  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead?: number): Promise<CompleteResult> {
+    const i = queuePartition(lease.queue, this.#n)
+    const local = splitId(taskId, this.#n)?.id ?? taskId
+    return this.partitions[i].complete(lease, local, owner, leaseMs, keep, lookahead).then((r) => {
+      if (r.ok && r.next !== null) this.#claimed(i, r.next)
+      else this.#touch(i)
+      return r
+    })
+  }
+
+  async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {
+    return await this.#local(lease.queue, async (p) => await p.fail(lease, input))
+  }
+
+  async release (lease: LeaseRef, keepAttempt: boolean): Promise<boolean> {
+    return await this.#local(lease.queue, async (p) => await p.release(lease, keepAttempt))
+  }
+
+  /** Runs a write that can make `queue` waiting, marking its partition. */
+  async #local<T> (queue: string, op: (p: RedisStore) => Promise<T>): Promise<T> {
+    const i = queuePartition(queue, this.#n)
+    this.#touch(i)
+    try {
+      return await op(this.partitions[i])
+    } finally {
+      this.#touch(i)
+    }
+  }
+
+  async park (lease: LeaseRef, handler: string): Promise<boolean> {
+    return await this.#of(lease.queue).park(lease, handler)
+  }
+
+  /** Every partition records the instance (so each one's sweep sees it live) and extends its own leases. */
+  async heartbeat (instance: InstanceInfo, held: LeaseRef[], leaseMs: number): Promise<string[]> {
+    const byPartition = this.partitions.map((): LeaseRef[] => [])
+    for (const lease of held) byPartition[queuePartition(lease.queue, this.#n)].push(lease)
+    const lost = await Promise.all(this.partitions.map(async (p, i) => await p.heartbeat(instance, byPartition[i], leaseMs)))
+    return lost.flat()
+  }
+
+  async removeInstance (id: string): Promise<void> {
+    await Promise.all(this.partitions.map(async (p) => { await p.removeInstance(id) }))
+  }
+
+  async sweep (handlers: string[]): Promise<{ recovered: number, promoted: number, unparked: number, nextRetryAt: number | null }> {
+    const all = await Promise.all(this.partitions.map(async (p, i) => {
+      const r = await p.sweep(handlers)
+      if (r.recovered + r.promoted + r.unparked > 0) this.#touch(i)
+      return r
+    }))
+    const out = { recovered: 0, promoted: 0, unparked: 0, nextRetryAt: null as number | null }
+    for (const r of all) {
+      out.recovered += r.recovered
+      out.promoted += r.promoted
+      out.unparked += r.unparked
+      if (r.nextRetryAt !== null && (out.nextRetryAt === null || r.nextRetryAt < out.nextRetryAt)) out.nextRetryAt = r.nextRetryAt
+    }
+    return out
+  }
+
+  async waitForWork (timeoutMs: number): Promise<boolean> {
+    if (this.#closed) return false
+    if (this.#signalled) {
+      this.#signalled = false
+      return true
+    }
+    const wait = this.#waiter ?? deferred()
+    this.#waiter = wait
+    const timer = setTimeout(() => {
+      if (this.#waiter !== wait) return
+      this.#waiter = null
+      // A wake message can be lost across a reconnect: after a quiet wait every partition is asked again.
+      this.#maybe.fill(true)
+      wait.resolve(false)
+    }, Math.max(1, timeoutMs))
+    try {
+      return await wait.promise
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  interruptWait (): void {
+    const wait = this.#waiter
+    if (wait === null) return
+    this.#waiter = null
+    wait.resolve(false)
+  }
+
+  async pause (queue: string): Promise<void> { await this.#of(queue).pause(queue) }
+  async resume (queue: string): Promise<void> { await this.#local(queue, async (p) => await p.resume(queue)) }
+  async retryHead (queue: string): Promise<void> { await this.#local(queue, async (p) => await p.retryHead(queue)) }
+
+  async skipHead (queue: string, reason: string): Promise<DeadLetter> {
+    const i = queuePartition(queue, this.#n)
+    const dead = await this.#local(queue, async (p) => await p.skipHead(queue, reason))
+    dead.id = globalId(i, dead.id, this.#n)
+    return dead
+  }
+
+  async requeueDead (id: string): Promise<EnqueueResult> {
+    const at = this.#byId(id)
+    if (at === null) throw new FST_FIFO_NOT_FOUND(`dead letter ${JSON.stringify(id)} does not exist`)
+    this.#touch(at.i)
+    const r = await this.#named(id, at.id, async () => await at.store.requeueDead(at.id))
+    this.#touch(at.i)
+    r.id = globalId(at.i, r.id, this.#n)
+    return r
+  }
+
+  async deleteDead (id: string): Promise<void> {
+    const at = this.#byId(id)
+    if (at === null) throw new FST_FIFO_NOT_FOUND(`dead letter ${JSON.stringify(id)} does not exist`)
+    await this.#named(id, at.id, async () => { await at.store.deleteDead(at.id) })
+  }
+
+  /** A partition's error about local id `local` names the id the caller gave. */
+  async #named<T> (id: string, local: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op()
+    } catch (err) {
+      if (err instanceof Error && id !== local) err.message = err.message.split(JSON.stringify(local)).join(JSON.stringify(id))
+      throw err
+    }
+  }
+
+  async overview (): Promise<Overview> {
+    return mergeOverviews(await Promise.all(this.partitions.map(async (p) => await p.overview())))
+  }
+
+  /** Each partition's first offset + limit rows in urgency order, merged: the global page is exact. */
+  async listQueues (query: ListQueuesQuery): Promise<Page<QueueRow>> {
+    const want = { ...query, offset: 0, limit: Math.max(0, Math.floor(query.offset)) + Math.max(0, Math.floor(query.limit)) }
+    const pages = await Promise.all(this.partitions.map(async (p, i) => {
+      const page = await p.listQueues(want)
+      for (const row of page.items) if (row.head !== null) row.head.id = globalId(i, row.head.id, this.#n)
+      return page
+    }))
+    return mergePages(pages, query.offset, query.limit, queueUrgency)
+  }
+
+  async getQueue (queue: string): Promise<QueueRow | null> {
+    const i = queuePartition(queue, this.#n)
+    const row = await this.partitions[i].getQueue(queue)
+    if (row?.head != null) row.head.id = globalId(i, row.head.id, this.#n)
+    return row
+  }
+
+  async queueTasks (queue: string, offset: number, limit: number): Promise<Page<TaskRow>> {
+    const i = queuePartition(queue, this.#n)
+    const page = await this.partitions[i].queueTasks(queue, offset, limit)
+    for (const row of page.items) row.id = globalId(i, row.id, this.#n)
+    return page
+  }
+
+  async getTask (id: string): Promise<TaskRow | null> {
+    const at = this.#byId(id)
+    if (at === null) return null
+    const row = await at.store.getTask(at.id)
+    if (row !== null) row.id = id
+    return row
+  }
+
+  async listDead (offset: number, limit: number): Promise<Page<DeadLetter>> {
+    const want = Math.max(0, Math.floor(offset)) + Math.max(0, Math.floor(limit))
+    const pages = await Promise.all(this.partitions.map(async (p, i) => {
+      const page = await p.listDead(0, want)
+      for (const d of page.items) d.id = globalId(i, d.id, this.#n)
+      return page
+    }))
+    return mergePages(pages, offset, limit, (d) => [-d.deadAt, ''])
+  }
+
+  async getDead (id: string): Promise<DeadLetter | null> {
+    const at = this.#byId(id)
+    if (at === null) return null
+    const dead = await at.store.getDead(at.id)
+    if (dead !== null) dead.id = id
+    return dead
+  }
+
+  async listInstances (): Promise<InstanceRow[]> {
+    return mergeInstances(await Promise.all(this.partitions.map(async (p) => await p.listInstances())))
+  }
+
+  /** One row per partition: where it lives and what it holds (the dashboard's partitions panel). */
+  async partitionStats (): Promise<PartitionRow[]> {
+    return await partitionRows(this.#conn.client, this.partitions)
+  }
+}

@@ -1,0 +1,123 @@
+import { Cluster, Redis } from 'ioredis'
+
+type Client = Redis | Cluster
+
+export type MessageHandler = (message: string, channel: string) => void
+
+const noop = (): void => {}
+
+/**
+ * Sharded pub/sub (SSUBSCRIBE, Redis 7) for the store and anything built on
+ * it: `subscribe(channel, onMessage)` from anywhere, one connection per Redis
+ * node however many channels and partitions there are.
+ *
+ * - A standalone `Redis` client gets one duplicate connection in subscriber
+ *   mode (ioredis re-subscribes it after a reconnect).
+ * - A `Cluster` gets one duplicate `Cluster` with ioredis' `shardedSubscribers`,
+ *   which keeps one subscriber connection per master, routes each channel to
+ *   the master that serves its slot and follows slot moves and failovers.
+ *
+ * Channel names are full names as Redis sees them: the duplicate has no
+ * `keyPrefix`, so a script's SPUBLISH of `KEYS[1] .. 'wake'` (which carries
+ * the prefix) matches a subscription to the same text.
+ *
+ * Pub/sub is at-most-once: a message published while a connection is down is
+ * gone. `onResubscribed` callbacks run whenever the subscriber connection
+ * became ready again, so a caller can look for what it may have missed.
+ */
+export class ShardSubscriber {
+  readonly #source: Client
+  #conn: Client | null = null
+  readonly #handlers = new Map<string, Set<MessageHandler>>()
+  readonly #resubscribed = new Set<() => void>()
+  #closed = false
+  #everReady = false
+
+  constructor (source: Client) {
+    this.#source = source
+  }
+
+  #connection (): Client {
+    if (this.#conn !== null) return this.#conn
+    const conn = this.#source instanceof Cluster
+      ? this.#source.duplicate(undefined, { shardedSubscribers: true, keyPrefix: '', lazyConnect: false })
+      : this.#source.duplicate({ keyPrefix: '', lazyConnect: false, maxRetriesPerRequest: null, autoResubscribe: true, disconnectTimeout: 500 })
+    conn.on('error', noop)
+    conn.on('smessage', (channel: string, message: string) => {
+      const handlers = this.#handlers.get(channel)
+      if (handlers === undefined) return
+      for (const handler of [...handlers]) {
+        try {
+          handler(message, channel)
+        } catch {}
+      }
+    })
+    conn.on('ready', () => {
+      if (!this.#everReady) {
+        this.#everReady = true
+        return
+      }
+      for (const cb of [...this.#resubscribed]) cb()
+    })
+    this.#conn = conn
+    return conn
+  }
+
+  /**
+   * Calls `onMessage` for every message on `channel` until the returned
+   * function is called. Resolves once Redis confirmed the subscription, so a
+   * message published after that is heard.
+   */
+  async subscribe (channel: string, onMessage: MessageHandler): Promise<() => Promise<void>> {
+    if (this.#closed) throw new Error('fifo: the subscriber is closed')
+    let handlers = this.#handlers.get(channel)
+    const first = handlers === undefined
+    if (handlers === undefined) {
+      handlers = new Set()
+      this.#handlers.set(channel, handlers)
+    }
+    handlers.add(onMessage)
+    if (first) {
+      try {
+        await this.#connection().ssubscribe(channel)
+      } catch (err) {
+        handlers.delete(onMessage)
+        if (handlers.size === 0) this.#handlers.delete(channel)
+        throw err
+      }
+    }
+    return async () => {
+      const set = this.#handlers.get(channel)
+      if (set === undefined || !set.delete(onMessage) || set.size > 0) return
+      this.#handlers.delete(channel)
+      if (!this.#closed && this.#conn !== null) await this.#conn.sunsubscribe(channel).catch(noop)
+    }
+  }
+
+  /** `cb` runs each time the subscriber connection is ready again after a drop. Returns a function that removes it. */
+  onResubscribed (cb: () => void): () => void {
+    this.#resubscribed.add(cb)
+    return () => { this.#resubscribed.delete(cb) }
+  }
+
+  /** Ends every subscription and the connection(s). Idempotent. */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#handlers.clear()
+    this.#resubscribed.clear()
+    const conn = this.#conn
+    this.#conn = null
+    if (conn === null) return
+    conn.disconnect()
+    if (conn.status === 'end') return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, 1000)
+      function done (): void {
+        clearTimeout(timer)
+        resolve()
+      }
+      conn.once('end', done)
+    })
+  }
+}

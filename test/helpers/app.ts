@@ -1,8 +1,19 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import fifo, { type FifoOptions } from '../../plugin'
+import type { TestCluster } from './redis-cluster'
 import { startRedis, uniquePrefix, type TestRedis } from './redis-server'
 
-export type StoreKind = 'memory' | 'redis'
+/** 'cluster': a shared Redis Cluster (set by useCluster) with partitions: 12. */
+export type StoreKind = 'memory' | 'redis' | 'cluster'
+
+let sharedCluster: TestCluster | null = null
+
+/** The Cluster that 'cluster' backends use (one per test file: starting one takes seconds); null to stop. */
+export function useCluster (cluster: TestCluster | null): void {
+  sharedCluster = cluster
+}
+
+export const CLUSTER_PARTITIONS = 12
 
 /** Builds apps on one backend: a shared redis-server (one prefix per backend) or the memory store. */
 export interface Backend {
@@ -27,7 +38,9 @@ export async function backend (kind: StoreKind, sharedMemoryStore?: FifoOptions[
       apps.push(app)
       const base: FifoOptions = kind === 'redis'
         ? { redis: redis!.url, prefix, leaseMs: 600, sweepMs: 50, dashboard: false }
-        : { leaseMs: 600, sweepMs: 50, dashboard: false, ...(sharedMemoryStore === undefined ? {} : { store: sharedMemoryStore }) }
+        : kind === 'cluster'
+          ? { redis: { cluster: clusterNodes() }, partitions: CLUSTER_PARTITIONS, prefix, leaseMs: 600, sweepMs: 50, dashboard: false }
+          : { leaseMs: 600, sweepMs: 50, dashboard: false, ...(sharedMemoryStore === undefined ? {} : { store: sharedMemoryStore }) }
       await app.register(fifo, { ...base, ...opts })
       return app
     },
@@ -36,6 +49,11 @@ export async function backend (kind: StoreKind, sharedMemoryStore?: FifoOptions[
       await redis?.cleanup()
     },
   }
+}
+
+function clusterNodes (): Array<{ host: string, port: number }> {
+  if (sharedCluster === null) throw new Error('a cluster backend needs useCluster(cluster) first')
+  return sharedCluster.startupNodes
 }
 
 export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))

@@ -54,7 +54,7 @@ export class PartitionedRedisStore implements Store {
   /** Per partition: may have a waiting queue; and a count of wake messages. */
   readonly #maybe: boolean[]
   readonly #gen: number[]
-  /** Where the next claim starts (rotates, so no partition waits behind a busy one). */
+  /** Where the next claim starts: after the last partition that served one, so no partition waits behind a busy one. */
   #start = 0
   #signalled = false
   #waiter: ReturnType<typeof deferred> | null = null
@@ -163,13 +163,16 @@ export class PartitionedRedisStore implements Store {
   async claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
     const n = this.#n
     const start = this.#start
-    this.#start = (start + 1) % n
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n
       if (!this.#maybe[i]) continue
       const gen = this.#gen[i]
       const c = await this.partitions[i].claim(owner, leaseMs)
-      if (c !== null) return this.#claimed(i, c)
+      if (c !== null) {
+        // Round robin: the next claim starts after the partition that just served one.
+        this.#start = (i + 1) % n
+        return this.#claimed(i, c)
+      }
       if (this.#gen[i] === gen) this.#maybe[i] = false
     }
     return null

@@ -32,6 +32,8 @@ async function hangUp (client: Client): Promise<void> {
 async function ended (client: Client): Promise<void> {
   // 'wait' and 'reconnecting' have no socket; after disconnect() they stay as they are.
   if (client.status === 'end' || client.status === 'wait' || client.status === 'reconnecting') return
+  // A Cluster that holds no node connection (it never reached one) emits no 'end' after disconnect().
+  if (client instanceof Cluster && client.nodes('all').length === 0) return
   await new Promise<void>((resolve) => {
     const timer = setTimeout(done, 1000)
     function done (): void {

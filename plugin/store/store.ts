@@ -233,8 +233,27 @@ export interface Overview {
   oldestHeadAgeMs: number
 }
 
+/** One partition of the namespace (see the README, Scaling out), for the dashboard's partitions panel. */
+export interface PartitionRow {
+  partition: number
+  /** The partition's hash tag content (`prefix`, or `prefix#i.k` with several partitions) and its Cluster slot. */
+  tag: string
+  slot: number
+  /** `host:port` of the Redis node serving the slot (its master, on a Cluster). */
+  node: string
+  queues: number
+  /** Pending tasks, heads included. */
+  depth: number
+  running: number
+  /** Age in ms of the partition's oldest head (0 when none). */
+  oldestHeadAgeMs: number
+}
+
 export interface Store {
   readonly kind: 'redis' | 'memory'
+
+  /** Where the namespace's partitions live and what each holds. Optional: a store without it is shown as one partition. */
+  partitionStats?: () => Promise<PartitionRow[]>
 
   /** Connects (bounded by the store's connect timeout) and loads scripts. Throws FST_FIFO_REDIS_UNAVAILABLE. */
   connect (): Promise<void>

@@ -75,7 +75,7 @@ t.test('on a 3-master cluster', async (t) => {
     const prefix = uniquePrefix('cs')
     const app = Fastify({ logger: false })
     await app.register(fifo, { redis: { cluster: nodes }, partitions: 12, prefix, dashboard: false, worker: false })
-    const job = app.fifo.define('job', { queue: (q: string) => q }, async () => {})
+    const job = app.fifo.define('job', { queue: (q: string) => q }, async (_q: string) => {})
     await app.ready()
     await job('a')
     await app.close()

@@ -5,6 +5,7 @@ import { confirmAction, setupDialogs, toast } from './dialogs.js'
 import { $, fill, fmtDuration, fmtInt } from './dom.js'
 import { setupHeader } from './header.js'
 import { renderInstances } from './instances.js'
+import { renderPartitions } from './partitions.js'
 import { QueuesView } from './queues.js'
 
 /**
@@ -12,7 +13,7 @@ import { QueuesView } from './queues.js'
  * row) lives in `state` and in the URL hash, so the 2 s refresh and a reload
  * both keep it.
  */
-const TABS = ['queues', 'dead', 'instances']
+const TABS = ['queues', 'dead', 'instances', 'partitions']
 
 function loadState () {
   const p = new URLSearchParams(location.hash.slice(1))
@@ -134,8 +135,10 @@ async function refresh () {
     } else if (state.tab === 'dead') {
       const req = dead.requests()
       jobs.page = api(withQuery(req.path, req.query))
-    } else {
+    } else if (state.tab === 'instances') {
       jobs.page = api('api/instances')
+    } else {
+      jobs.page = api('api/partitions')
     }
     const [overview, page, detail] = await Promise.all([jobs.overview, jobs.page, jobs.detail ?? null])
     if (mine !== generation) return // a newer refresh (the operator changed something) wins
@@ -145,7 +148,11 @@ async function refresh () {
     fill($('#count-instances'), fmtInt(overview.liveInstances))
     if (state.tab === 'queues') queues.render(page, detail, overview)
     else if (state.tab === 'dead') dead.render(page)
-    else renderInstances(page)
+    else if (state.tab === 'instances') renderInstances(page)
+    else {
+      renderPartitions(page)
+      fill($('#count-partitions'), fmtInt(page.items.length))
+    }
     lastOk = Date.now()
     showProblem(null)
   } catch (err) {

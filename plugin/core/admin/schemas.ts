@@ -128,6 +128,17 @@ export const deadView = {
   }),
 }
 
+const partitionView = object({
+  partition: int,
+  tag: { type: 'string', description: 'hash tag of the partition\'s keys' },
+  slot: int,
+  node: { type: 'string', description: 'host:port of the Redis node (master) serving the partition' },
+  queues: int,
+  depth: { type: 'integer', description: 'pending tasks, heads included' },
+  running: int,
+  oldestHeadAgeMs: int,
+})
+
 const instanceView = object({
   id: str,
   host: str,
@@ -199,6 +210,7 @@ export const schemas = {
   task: { tags, summary: 'One task and where it is now', params: idParams, querystring: emptyQuery, response: { 200: taskView, ...errorResponses } },
   dead: { tags, summary: 'Dead letters, newest first', querystring: pageQuery, response: { 200: page(deadView), ...errorResponses } },
   deadOne: { tags, summary: 'One dead letter', params: idParams, querystring: emptyQuery, response: { 200: deadView, ...errorResponses } },
+  partitions: { tags, summary: 'The namespace\'s partitions: where each lives and what it holds', querystring: emptyQuery, response: { 200: object({ items: { type: 'array', items: partitionView }, now: int }), ...errorResponses } },
   instances: { tags, summary: 'Live instances, newest heartbeat first', querystring: emptyQuery, response: { 200: object({ items: { type: 'array', items: instanceView }, now: int }), ...errorResponses } },
   queueAction: { tags, summary: 'pause | resume | retry | skip', params: queueParams, querystring: emptyQuery, body: actionBody, response: { 200: queueAction, ...errorResponses } },
   skip: { tags, summary: 'Move the head to the dead letters and let the queue continue', params: queueParams, querystring: emptyQuery, body: actionBody, response: { 200: object({ ok: bool, queue: nullable(queueView), dead: deadView }), ...errorResponses } },

@@ -1,5 +1,5 @@
 import { Cluster, type Redis } from 'ioredis'
-import type { InstanceRow, Overview, Page, QueueRow } from '../store'
+import type { InstanceRow, Overview, Page, PartitionRow, QueueRow } from '../store'
 import { keySlot } from './partitions'
 import type { RedisStore } from './redis-store'
 
@@ -8,22 +8,6 @@ import type { RedisStore } from './redis-store'
  * admin API and dashboard see one namespace: counts summed, pages merged in
  * the order one partition would give, instances joined by id.
  */
-
-/** One partition in the dashboard's partitions panel. */
-export interface PartitionRow {
-  partition: number
-  /** The partition's hash tag (`{prefix#i.k}`) and its Cluster slot. */
-  tag: string
-  slot: number
-  /** `host:port` of the Redis node serving the slot (the master, on a Cluster). */
-  node: string
-  queues: number
-  /** Pending tasks (heads included). */
-  depth: number
-  running: number
-  /** Age of the partition's oldest head, ms (0 when none). */
-  oldestHeadAgeMs: number
-}
 
 const SUMMED = ['queues', 'waiting', 'running', 'retrying', 'halted', 'paused', 'missingHandler', 'pendingTasks', 'deadLetters',
   'completedLastMinute', 'failedLastMinute'] as const

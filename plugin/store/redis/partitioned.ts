@@ -1,12 +1,12 @@
 import { FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../core/errors'
 import type {
   ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
-  ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow,
+  ListQueuesQuery, NewTask, Overview, Page, PartitionRow, QueueRow, Store, TaskRow,
 } from '../store'
 import { RedisConnection } from './connection'
 import { checkPartitions } from './partition-record'
 import { globalId, MAX_PARTITIONS, partitionBase, queuePartition, splitId } from './partitions'
-import { mergeInstances, mergeOverviews, mergePages, partitionRows, queueUrgency, type PartitionRow } from './partitioned-reads'
+import { mergeInstances, mergeOverviews, mergePages, partitionRows, queueUrgency } from './partitioned-reads'
 import { loadScripts, RedisStore, type RedisStoreOptions } from './redis-store'
 import { ShardSubscriber } from './subscriber'
 

@@ -3,7 +3,7 @@ import { Cluster, type Redis } from 'ioredis'
 import { FST_FIFO_STORE_FORMAT, FST_FIFO_CONFLICT, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../core/errors'
 import type {
   ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
-  ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow,
+  ListQueuesQuery, NewTask, Overview, Page, PartitionRow, QueueRow, Store, TaskRow,
 } from '../store'
 import {
   decodeDead, decodeInstance, decodeQueueRow, decodeTask, deadTaskRow, num, pendingTaskRow, publicDead, ROW_FIELDS, str,
@@ -13,6 +13,7 @@ import { RedisConnection, type StoreLog } from './connection'
 import type { RedisInput } from './secrets'
 import { keyBase, redisKeysAt, type RedisKeys } from './keys'
 import { checkPartitions } from './partition-record'
+import { partitionRows } from './partitioned-reads'
 import { ReplicaWait } from './replication'
 import { ScriptRunner, scripts, type ScriptName, type WakeMode } from './scripts'
 
@@ -512,5 +513,10 @@ export class RedisStore implements Store {
       if (row !== null) rows.push(row)
     }
     return rows.sort((a, b) => b.lastHeartbeatAt - a.lastHeartbeatAt)
+  }
+
+  /** The namespace as one partition: its node and what it holds. */
+  async partitionStats (): Promise<PartitionRow[]> {
+    return await partitionRows(this.#conn.client, [this])
   }
 }

@@ -8,11 +8,12 @@ import type { MetricsSource } from './metric-families'
 import { Metrics } from './metrics'
 import { renderMetrics } from './admin/prometheus'
 import { attachMetrics } from './prom'
+import { createTracing, type Tracing } from './tracing'
 import type { ResolvedOptions } from './options'
 import { Registry, type EnqueuedTask, type Task, type TaskOptions } from './registry'
 import { MemoryStore } from '../store/memory'
 import { createRedisStore } from '../store/redis/create'
-import type { EnqueueResult, Store } from '../store/store'
+import type { EnqueueResult, NewTask, Store } from '../store/store'
 import { Worker } from './worker'
 
 /** What `app.fifo` (Fastify) and the Express adapter's `fifo` object offer. */
@@ -50,6 +51,8 @@ export class FifoCore {
   readonly instanceId: string
   readonly metrics = new Metrics()
   readonly registry: Registry
+  /** null when @opentelemetry/api is not installed or `tracing: false`. */
+  readonly tracing: Tracing | null
   readonly worker: Worker
   readonly api: Fifo
   readonly #ownStore: boolean
@@ -122,9 +125,11 @@ export class FifoCore {
       log.warn('fastify-fifo: no "redis" option, so tasks live in this process\'s memory: one instance only, and every pending task is lost when the process exits. Pass { redis: "redis://…" } for durable, multi-instance queues.')
     }
     const metrics = this.metrics
+    const tracing = this.tracing = createTracing(opts.tracing, VERSION)
+    // Through the worker (made below, before any call): it may claim the task for this instance.
+    const send = (task: NewTask): Promise<EnqueueResult> => this.#connected ? this.worker.enqueue(task) : this.#enqueueWhenConnected(task)
     this.registry = new Registry({
-      // Through the worker (made below, before any call): it may claim the task for this instance.
-      send: (task): Promise<EnqueueResult> => this.#connected ? this.worker.enqueue(task) : this.#enqueueWhenConnected(task),
+      send: tracing === null ? send : (task) => tracing.send(task, send),
       maxPayloadBytes: opts.maxPayloadBytes,
       isClosed: () => this.#closed,
       onEnqueued: () => { metrics.enqueued++ },
@@ -149,6 +154,7 @@ export class FifoCore {
       burst: opts.burst,
       pipelinedAcks: opts.pipelinedAcks,
       closeTimeoutMs: opts.closeTimeoutMs,
+      tracing,
     })
     const registry = this.registry
     this.api = {

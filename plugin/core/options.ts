@@ -153,6 +153,13 @@ export interface FifoOptions<Auth = unknown> {
    * @example metrics: true
    */
   metrics?: boolean | { registry: PromRegistry }
+  /**
+   * OpenTelemetry spans for enqueues and runs, when @opentelemetry/api is
+   * installed (an optional peer) and a tracer provider is registered. false
+   * turns them off (nothing is loaded or stored).
+   * @default true
+   */
+  tracing?: boolean
 }
 
 export interface ResolvedDashboard {
@@ -185,10 +192,11 @@ export interface ResolvedOptions {
   dashboard: ResolvedDashboard | null
   /** The prom-client registry in use (`own`: a private one, for <path>/metrics only), or null without prom-client. */
   metrics: { registry: PromRegistry, own: boolean } | null
+  tracing: boolean
 }
 
 const KNOWN = new Set(['redis', 'partitions', 'store', 'prefix', 'concurrency', 'leaseMs', 'sweepMs', 'burst', 'pipelinedAcks', 'closeTimeoutMs',
-  'connectTimeoutMs', 'commandTimeoutMs', 'replicas', 'replicaTimeoutMs', 'maxPayloadBytes', 'deadLetterLimit', 'instanceId', 'worker', 'dashboard', 'metrics'])
+  'connectTimeoutMs', 'commandTimeoutMs', 'replicas', 'replicaTimeoutMs', 'maxPayloadBytes', 'deadLetterLimit', 'instanceId', 'worker', 'dashboard', 'metrics', 'tracing'])
 const KNOWN_DASHBOARD = new Set(['path', 'auth', 'readOnly', 'showArgs'])
 
 /** Shows a user's value in an error message: its JSON (cut short) and its type. */
@@ -338,5 +346,6 @@ export function resolveOptions (input: unknown, extraKeys: readonly string[] = [
     worker: bool(opts, 'worker', true),
     dashboard,
     metrics: resolveMetricsRegistry(opts.metrics),
+    tracing: bool(opts, 'tracing', true),
   }
 }

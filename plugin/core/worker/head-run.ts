@@ -50,8 +50,10 @@ async function invoke (s: WorkerState, hold: Hold, def: TaskDefinition, task: Cl
   const ctx = new RunContext(hold, task, def.attempts, s.o.log)
   let timer: NodeJS.Timeout | undefined
   const started = performance.now()
+  const tracing = s.o.tracing
+  if (tracing !== null) hold.span = tracing.startRun(task, s.o.instance.id)
   try {
-    const result = runInContext(ctx, () => def.handler(...args))
+    const result = hold.span === null ? runInContext(ctx, () => def.handler(...args)) : hold.span.run(() => runInContext(ctx, () => def.handler(...args)))
     if (isThenable(result)) {
       // The run ends when the handler settles or its run is aborted (lease
       // lost, timeout, shutdown): a handler that ignores its signal cannot hold the queue.
@@ -72,6 +74,7 @@ async function invoke (s: WorkerState, hold: Hold, def: TaskDefinition, task: Cl
     if (hold.abortReason !== undefined) throw hold.abortReason
     return 'succeeded'
   } catch (err) {
+    hold.span?.error(err)
     if (hold.lost) return { error: describeError(err), maxAttempts: def.attempts, delayMs: 0, onExhausted: def.onExhausted }
     const unrecoverable = (err as { code?: unknown } | null)?.code === 'FST_FIFO_UNRECOVERABLE'
     ctx.log.warn({ err: describeError(err) }, unrecoverable ? 'fastify-fifo: task failed unrecoverably' : 'fastify-fifo: task failed')

@@ -1,7 +1,7 @@
 import type { ClaimedTask, CompleteResult } from '../../store/store'
 import { runHead } from './head-run'
 import { fenced, settle, sweep } from './leases'
-import type { Hold, PendingAck, WorkerState } from './state'
+import { endSpan, type Hold, type PendingAck, type WorkerState } from './state'
 
 /**
  * Runs one held queue: its heads one after another (the store hands the next
@@ -11,6 +11,15 @@ import type { Hold, PendingAck, WorkerState } from './state'
  * head runs.
  */
 export async function runQueue (s: WorkerState, hold: Hold): Promise<void> {
+  try {
+    await runHeads(s, hold)
+  } finally {
+    // A run whose outcome was not recorded below (the hold ended first).
+    endSpan(hold, hold.lost ? 'lease-lost' : 'released')
+  }
+}
+
+async function runHeads (s: WorkerState, hold: Hold): Promise<void> {
   const { store, instance, leaseMs, burst } = s.o
   const ahead = s.o.pipelinedAcks
   let ran = 0
@@ -30,6 +39,7 @@ export async function runQueue (s: WorkerState, hold: Hold): Promise<void> {
       // Pipelined acks (opt-in): send this completion and start the next task without waiting for it.
       hold.settling = true
       acks.push({ taskId: task.id, reply: store.complete(hold.lease, task.id, instance.id, leaseMs, true) })
+      endSpan(hold, 'succeeded')
       hold.task = following.shift() as ClaimedTask
       hold.controller = null
       hold.abortReason = undefined
@@ -52,7 +62,10 @@ export async function runQueue (s: WorkerState, hold: Hold): Promise<void> {
         const r = await reply
         return r.ok ? r.next : 'fenced'
       })
-      if (next !== 'fenced' && next !== 'stop') s.o.metrics.completed++
+      if (next !== 'fenced' && next !== 'stop') {
+        s.o.metrics.completed++
+        endSpan(hold, 'succeeded')
+      }
     } else {
       // The failed task is the head only once the completions before it are stored.
       if (acks.length > 0 && !await flushAcks(s, hold, acks)) return
@@ -60,10 +73,12 @@ export async function runQueue (s: WorkerState, hold: Hold): Promise<void> {
         const r = await store.fail(hold.lease, step)
         if (!r.ok) return 'fenced'
         afterFail(s, task, r.outcome, step.delayMs)
+        endSpan(hold, r.outcome === 'dead' ? 'dead-lettered' : r.outcome)
         return null
       })
     }
     if (next === 'fenced') {
+      endSpan(hold, 'lease-lost')
       fenced(s, hold, task)
       return
     }

@@ -2,6 +2,7 @@ import type { Logger } from '../log'
 import { describeError } from '../errors'
 import type { Metrics } from '../metrics'
 import type { Registry } from '../registry'
+import type { RunOutcome, RunSpan, Tracing } from '../tracing'
 import type { ClaimedTask, CompleteResult, InstanceInfo, LeaseRef, Store } from '../../store/store'
 
 export interface WorkerOptions {
@@ -17,6 +18,8 @@ export interface WorkerOptions {
   /** Completions of one queue that may be in flight while later tasks run (0: none, the safe default). */
   pipelinedAcks: number
   closeTimeoutMs: number
+  /** OpenTelemetry hooks, null when tracing is off or @opentelemetry/api is absent. */
+  tracing: Tracing | null
 }
 
 /** A completion sent without waiting for it (pipelined acks). */
@@ -47,6 +50,15 @@ export interface Hold {
    */
   settling: boolean
   done: Promise<void>
+  /** The current head's process span (tracing only), until its outcome is known. */
+  span: RunSpan | null
+}
+
+/** Ends the current head's process span, if any, with how its run ended. */
+export function endSpan (hold: Hold, outcome: RunOutcome): void {
+  if (hold.span === null) return
+  hold.span.end(outcome)
+  hold.span = null
 }
 
 /**

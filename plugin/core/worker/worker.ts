@@ -147,6 +147,7 @@ export class Worker {
       lost: false,
       settling: false,
       done: Promise.resolve(),
+      span: null,
     }
     s.holds.set(first.queue, hold)
     hold.done = runQueue(s, hold).catch((err) => {

@@ -10,7 +10,7 @@ t.test('every script carries its versioned name and is sent by the SHA of its te
   t.ok(all.size >= 20, `${all.size} scripts`)
   for (const [name, script] of all) {
     t.equal(scriptName(name), `fastify-fifo@${version}/${name}`)
-    t.ok(script.lua.startsWith(`-- fastify-fifo@${version}/${name}\n`), `${name} starts with its versioned name`)
+    t.ok(script.lua.startsWith(`--!df flags=allow-undeclared-keys\n-- fastify-fifo@${version}/${name}\n`), `${name} starts with the Dragonfly flag line, then its versioned name`)
     t.equal(script.sha, createHash('sha1').update(script.lua).digest('hex'), `${name} sha matches its text`)
   }
   const shas = new Set([...all.values()].map((s) => s.sha))

@@ -43,7 +43,7 @@ t.test('RedisStore', async (t) => {
     for (const script of all) {
       t.equal(script.sha, createHash('sha1').update(script.lua).digest('hex'), `${script.name}: sha is the script's`)
       const prologue = script.keys.map((k) => `KEYS[1] .. '${keys[k].slice('{x}:'.length)}'`).join(', ')
-      t.ok(script.lua.split('\n')[1] === `local KEYS = {${prologue}}`, `${script.name} rebuilds its KEYS from the one key (after its versioned name line)`)
+      t.ok(script.lua.split('\n')[2] === `local KEYS = {${prologue}}`, `${script.name} rebuilds its KEYS from the one key (after the Dragonfly flag and versioned name lines)`)
       t.ok(script.lua.includes('local rcall = redis.call'), `${script.name} uses rcall`)
       t.notOk(/-- @include/.test(script.lua), `${script.name} has its includes expanded`)
       t.ok(script.keys.length > 0, `${script.name} declares its KEYS`)

@@ -98,7 +98,9 @@ function loadScripts (wake: WakeMode): Map<ScriptName, Script> {
     const keys = parseKeys(file, text)
     // The first line names the package version and the script, so every
     // version's scripts are their own entries in Redis's script cache.
-    const lua = `-- ${scriptName(name)}\n` + keysPrologue(keys) + `local WAKE_PUBLISH = ${String(wake === 'publish')}\n` +
+    // `--!df flags=allow-undeclared-keys` first: Dragonfly (which refuses keys a script did not
+    // declare) reads it; to Redis it is a comment. See the README (Redis) for why keys are built in Lua.
+    const lua = `--!df flags=allow-undeclared-keys\n-- ${scriptName(name)}\n` + keysPrologue(keys) + `local WAKE_PUBLISH = ${String(wake === 'publish')}\n` +
       expandIncludes(file, text, new Set())
     scripts.set(name, {
       name,

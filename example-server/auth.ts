@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import type { NextFunction, Request, Response } from 'express'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
 /**
- * The example's `dashboard.auth` hook, a demo policy (write your own for production):
+ * The example's `dashboard.auth` hook (Fastify's form, and Express's below), a demo policy (write your own for production):
  *
  * - Requests from this machine (127.0.0.1, ::1) are let in, with every action:
  *   the example listens on 127.0.0.1 by default, so only you can reach it.
@@ -12,20 +13,37 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
  *   FIFO_ADMIN_TOKEN set, other machines are refused.
  */
 export function demoAuth (token: string | undefined): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  const expected = token === undefined || token === '' ? null : digest(token)
+  const refusal = demoPolicy(token)
   return async (request, reply) => {
-    if (isLoopback(request.socket.remoteAddress)) return
-    const given = presentedToken(request.headers.authorization)
-    if (expected !== null && given !== null && timingSafeEqual(digest(given), expected)) return
-    reply.header('www-authenticate', 'Basic realm="fastify-fifo example", charset="UTF-8"')
-    await reply.code(401).send({
-      statusCode: 401,
-      code: 'FST_FIFO_UNAUTHORIZED',
-      error: 'Unauthorized',
-      message: expected === null
-        ? 'the example dashboard only answers this machine; set FIFO_ADMIN_TOKEN to let others in with it'
-        : 'send FIFO_ADMIN_TOKEN as a Bearer token or as the Basic auth password',
-    })
+    const message = refusal(request.socket.remoteAddress, request.headers.authorization)
+    if (message === null) return
+    reply.header('www-authenticate', CHALLENGE)
+    await reply.code(401).send({ statusCode: 401, code: 'FST_FIFO_UNAUTHORIZED', error: 'Unauthorized', message })
+  }
+}
+
+/** The same policy as an Express middleware, for the Express example. */
+export function demoAuthExpress (token: string | undefined): (req: Request, res: Response, next: NextFunction) => void {
+  const refusal = demoPolicy(token)
+  return (req, res, next) => {
+    const message = refusal(req.socket.remoteAddress, req.headers.authorization)
+    if (message === null) return next()
+    res.set('www-authenticate', CHALLENGE).status(401).json({ statusCode: 401, code: 'FST_FIFO_UNAUTHORIZED', error: 'Unauthorized', message })
+  }
+}
+
+const CHALLENGE = 'Basic realm="fastify-fifo example", charset="UTF-8"'
+
+/** null when the caller may in, else why not. */
+function demoPolicy (token: string | undefined): (remoteAddress: string | undefined, authorization: string | undefined) => string | null {
+  const expected = token === undefined || token === '' ? null : digest(token)
+  return (remoteAddress, authorization) => {
+    if (isLoopback(remoteAddress)) return null
+    const given = presentedToken(authorization)
+    if (expected !== null && given !== null && timingSafeEqual(digest(given), expected)) return null
+    return expected === null
+      ? 'the example dashboard only answers this machine; set FIFO_ADMIN_TOKEN to let others in with it'
+      : 'send FIFO_ADMIN_TOKEN as a Bearer token or as the Basic auth password'
   }
 }
 

@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify'
-import { bindTasks, task, taskOf } from '../plugin'
+import { bindTasks, task, taskOf, type Fifo } from '../plugin'
 import type { Ledger } from './ledger'
+import type { ExampleRoute } from './routes'
 import { networkCall, runInfo } from './world'
 
 /**
@@ -58,8 +58,9 @@ export class Orders {
 
 const orderId = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const
 
-export function orderRoutes (app: FastifyInstance, ledger: Ledger): Orders {
-  const orders = bindTasks(app, new Orders(ledger, app.fifo.instanceId))
+/** The order routes; `orders` is bound to `fifo` (before the app starts). */
+export function orderRoutes (fifo: Fifo, ledger: Ledger): { orders: Orders, routes: ExampleRoute[] } {
+  const orders = bindTasks(fifo, new Orders(ledger, fifo.instanceId))
   const params = { type: 'object', required: ['orderId'], properties: { orderId } } as const
   const reserveBody = {
     type: 'object',
@@ -68,28 +69,38 @@ export function orderRoutes (app: FastifyInstance, ledger: Ledger): Orders {
     properties: { sku: { type: 'string', minLength: 1, maxLength: 64 }, qty: { type: 'integer', minimum: 1, maximum: 1000 } },
   } as const
 
-  // request.fifo.enqueue ties the task to the request: the handler's log lines carry its reqId.
-  app.post<{ Params: { orderId: string }, Body: { sku: string, qty: number } }>('/orders/:orderId/reserve', { schema: { params, body: reserveBody } },
-    async (request, reply) => reply.code(202).send(await request.fifo.enqueue(taskOf(orders, 'reserve'), request.params.orderId, request.body.sku, request.body.qty)))
-  app.post<{ Params: { orderId: string } }>('/orders/:orderId/commit', { schema: { params } },
-    async (request, reply) => reply.code(202).send(await request.fifo.enqueue(taskOf(orders, 'commit'), request.params.orderId)))
-  app.post<{ Params: { orderId: string } }>('/orders/:orderId/release', { schema: { params } },
-    async (request, reply) => reply.code(202).send(await request.fifo.enqueue(taskOf(orders, 'release'), request.params.orderId)))
-
-  // All three steps at once: they are stored in order and run in order.
-  app.post<{ Params: { orderId: string }, Body: { sku: string, qty: number } }>('/orders/:orderId/checkout', { schema: { params, body: reserveBody } },
-    async (request, reply) => {
-      const { orderId } = request.params
-      // Calling a decorated method enqueues it (its type says Promise<void>; taskOf gives the typed task).
-      await orders.reserve(orderId, request.body.sku, request.body.qty)
-      await orders.commit(orderId)
-      await orders.release(orderId)
-      return reply.code(202).send({ orderId, queue: `order:${orderId}`, enqueued: ['reserve', 'commit', 'release'] })
-    })
-
-  app.get<{ Params: { orderId: string } }>('/orders/:orderId', { schema: { params } }, async (request) => {
-    const steps = await orders.steps(request.params.orderId)
-    return { orderId: request.params.orderId, queue: `order:${request.params.orderId}`, steps }
-  })
-  return orders
+  const routes: ExampleRoute[] = [
+    // request.fifo.enqueue ties the task to the request: the handler's log lines carry its reqId.
+    {
+      method: 'POST',
+      url: '/orders/:orderId/reserve',
+      schema: { params, body: reserveBody },
+      status: 202,
+      handler: async ({ params, body, fifo }) => await fifo.enqueue(taskOf(orders, 'reserve'), params.orderId, body.sku, body.qty),
+    },
+    { method: 'POST', url: '/orders/:orderId/commit', schema: { params }, status: 202, handler: async ({ params, fifo }) => await fifo.enqueue(taskOf(orders, 'commit'), params.orderId) },
+    { method: 'POST', url: '/orders/:orderId/release', schema: { params }, status: 202, handler: async ({ params, fifo }) => await fifo.enqueue(taskOf(orders, 'release'), params.orderId) },
+    {
+      // All three steps at once: they are stored in order and run in order.
+      method: 'POST',
+      url: '/orders/:orderId/checkout',
+      schema: { params, body: reserveBody },
+      status: 202,
+      handler: async ({ params, body }) => {
+        const { orderId } = params
+        // Calling a decorated method enqueues it (its type says Promise<void>; taskOf gives the typed task).
+        await orders.reserve(orderId, body.sku, body.qty)
+        await orders.commit(orderId)
+        await orders.release(orderId)
+        return { orderId, queue: `order:${orderId}`, enqueued: ['reserve', 'commit', 'release'] }
+      },
+    },
+    {
+      method: 'GET',
+      url: '/orders/:orderId',
+      schema: { params },
+      handler: async ({ params }) => ({ orderId: params.orderId, queue: `order:${params.orderId}`, steps: await orders.steps(params.orderId) }),
+    },
+  ]
+  return { orders, routes }
 }

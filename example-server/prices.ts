@@ -1,5 +1,6 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Fifo, RequestFifo } from '../plugin'
 import type { Ledger } from './ledger'
+import type { ExampleRoute } from './routes'
 import { networkCall, runInfo } from './world'
 
 /**
@@ -10,10 +11,16 @@ import { networkCall, runInfo } from './world'
  * old price. One queue per product runs them one at a time, in order: the
  * storefront always ends with the latest price, without any version check.
  *
- * This workflow uses the function form, app.fifo.define().
+ * This workflow uses the function form, fifo.define().
  */
-export function priceRoutes (app: FastifyInstance, ledger: Ledger): void {
-  const pushPrice = app.fifo.define('pushPrice', {
+export interface Prices {
+  routes: ExampleRoute[]
+  /** Numbers a price change and enqueues its push (the load generator uses it too). */
+  enqueueUpdate: (fifo: RequestFifo, sku: string, cents: number) => Promise<Record<string, unknown>>
+}
+
+export function priceRoutes (fifo: Fifo, ledger: Ledger): Prices {
+  const pushPrice = fifo.define('pushPrice', {
     queue: (sku: string) => `price:${sku}`,
     attempts: 5,
     backoff: { type: 'exponential', delayMs: 100, maxDelayMs: 2000 },
@@ -21,7 +28,7 @@ export function priceRoutes (app: FastifyInstance, ledger: Ledger): void {
     await networkCall(5, 120)
     // No version check here on purpose: the queue's order alone makes the last write win.
     await ledger.set(`storefront:${sku}`, { cents, version })
-    await ledger.append(`price:${sku}`, { version, cents, ...runInfo(), instance: app.fifo.instanceId })
+    await ledger.append(`price:${sku}`, { version, cents, ...runInfo(), instance: fifo.instanceId })
   })
 
   const params = { type: 'object', required: ['sku'], properties: { sku: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } } } as const
@@ -31,11 +38,11 @@ export function priceRoutes (app: FastifyInstance, ledger: Ledger): void {
   // order is enqueue order. (Two instances taking writes for one product at the same instant
   // have no "last" between them; a real app takes the version from its database.)
   const lastEnqueue = new Map<string, Promise<unknown>>()
-  async function enqueueUpdate (request: FastifyRequest, sku: string, cents: number) {
+  async function enqueueUpdate (requestFifo: RequestFifo, sku: string, cents: number): Promise<Record<string, unknown>> {
     const previous = lastEnqueue.get(sku) ?? Promise.resolve()
     const mine = previous.catch(() => {}).then(async () => {
       const version = await ledger.next(`price-version:${sku}`)
-      const queued = await request.fifo.enqueue(pushPrice, sku, cents, version)
+      const queued = await requestFifo.enqueue(pushPrice, sku, cents, version)
       await ledger.set(`latest:${sku}`, { cents, version })
       return { ...queued, sku, version }
     })
@@ -47,21 +54,26 @@ export function priceRoutes (app: FastifyInstance, ledger: Ledger): void {
     }
   }
 
-  app.put<{ Params: { sku: string }, Body: { cents: number } }>('/prices/:sku', { schema: { params, body } }, async (request, reply) => {
-    return reply.code(202).send(await enqueueUpdate(request, request.params.sku, request.body.cents))
-  })
-
-  app.get<{ Params: { sku: string } }>('/prices/:sku', { schema: { params } }, async (request) => {
-    const { sku } = request.params
-    const [latest, storefront, applied] = await Promise.all([ledger.get(`latest:${sku}`), ledger.get(`storefront:${sku}`), ledger.read(`price:${sku}`)])
-    return {
-      sku,
-      latest,
-      storefront,
-      inSync: latest !== null && storefront !== null && latest.version === storefront.version,
-      appliedVersions: applied.map((entry) => entry.version),
-      /** true when every push landed in version order (what the queue guarantees). */
-      inOrder: applied.every((entry, i) => i === 0 || (entry.version as number) > (applied[i - 1].version as number)),
-    }
-  })
+  const routes: ExampleRoute[] = [
+    { method: 'PUT', url: '/prices/:sku', schema: { params, body }, status: 202, handler: async (input) => await enqueueUpdate(input.fifo, input.params.sku, input.body.cents) },
+    {
+      method: 'GET',
+      url: '/prices/:sku',
+      schema: { params },
+      handler: async (input) => {
+        const { sku } = input.params
+        const [latest, storefront, applied] = await Promise.all([ledger.get(`latest:${sku}`), ledger.get(`storefront:${sku}`), ledger.read(`price:${sku}`)])
+        return {
+          sku,
+          latest,
+          storefront,
+          inSync: latest !== null && storefront !== null && latest.version === storefront.version,
+          appliedVersions: applied.map((entry) => entry.version),
+          /** true when every push landed in version order (what the queue guarantees). */
+          inOrder: applied.every((entry, i) => i === 0 || (entry.version as number) > (applied[i - 1].version as number)),
+        }
+      },
+    },
+  ]
+  return { routes, enqueueUpdate }
 }

@@ -1,100 +1,26 @@
 import Fastify from 'fastify'
 import { exampleApp } from './app'
-import { DEFAULT_REDIS_URL, redactUrl, redisAnswers } from './redis-probe'
+import { baseUrl, closeOnSignals, exampleOptions, failed, loggerOptions, settings } from './boot'
 
 /**
- * `npm start`: the fastify-fifo example on http://127.0.0.1:3000 (dashboard at /fifo).
- *
- *   PORT=3001 npm start        a second instance; with Redis, it shares the queues
- *   REDIS_URL=redis://…        which Redis (default redis://127.0.0.1:6379)
- *   HOST=0.0.0.0               listen beyond this machine (then set FIFO_ADMIN_TOKEN)
- *   FIFO_ADMIN_TOKEN=…         lets other machines into the dashboard (Bearer or Basic password)
- *   FIFO_PREFIX=…              key namespace (default fifo-example)
- *   FAIL_RATE=0.2              how often the welcome email fails at random (0 to 1)
- *   LOG_LEVEL=info
+ * `npm start`: the fastify-fifo example on Fastify, http://127.0.0.1:3000
+ * (dashboard at /fifo). `npm run start:express` runs the same on Express.
+ * Environment: see boot.ts.
  */
-const REDIS_PROBE_MS = 1000
-
-function envNumber (name: string, fallback: number, min: number, max: number): number {
-  const text = process.env[name]
-  if (text === undefined || text === '') return fallback
-  const value = Number(text)
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new Error(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(text)}`)
-  }
-  return value
-}
-
 async function main (): Promise<void> {
-  const port = envNumber('PORT', 3000, 0, 65535)
-  const host = process.env.HOST ?? '127.0.0.1'
-  const failRate = envNumber('FAIL_RATE', 0.2, 0, 1)
-  const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL
-  const pretty = process.stdout.isTTY === true && process.env.LOG_FORMAT !== 'json'
-
+  const s = settings()
   const app = Fastify({
-    logger: {
-      level: process.env.LOG_LEVEL ?? 'info',
-      ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
-    },
+    logger: loggerOptions(s),
     // Task arguments (order ids, emails) are small; keep request bodies small too.
     bodyLimit: 64 * 1024,
   })
+  const opts = await exampleOptions(app.log, 'npm start')
+  await app.register(exampleApp, opts)
+  closeOnSignals(app.log, async () => { await app.close() })
 
-  const answered = await redisAnswers(redisUrl, REDIS_PROBE_MS)
-  let fallbackReason: string | null = null
-  if (answered) {
-    app.log.info(`example: using Redis at ${redactUrl(redisUrl)}; start more instances with PORT=3001 npm start to share the queues`)
-  } else {
-    fallbackReason = `no Redis answered at ${redactUrl(redisUrl)} within ${REDIS_PROBE_MS} ms`
-    app.log.warn(`example: ${fallbackReason}, so the example uses the in-memory store: one instance only, and pending tasks are lost when it stops. Start Redis (or set REDIS_URL) and restart to see durable, shared queues.`)
-  }
-
-  await app.register(exampleApp, {
-    redisUrl: answered ? redisUrl : null,
-    fallbackReason,
-    namespace: process.env.FIFO_PREFIX ?? 'fifo-example',
-    failRate,
-    adminToken: process.env.FIFO_ADMIN_TOKEN,
-  })
-
-  // A signal closes the app: workers stop taking tasks, running ones finish (or
-  // are handed over after closeTimeoutMs), then the process exits. npm passes
-  // Ctrl-C on to this process as well, so one keypress can arrive twice; only a
-  // second signal more than a second later forces the exit.
-  let closingSince = 0
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (closingSince !== 0) {
-      if (Date.now() - closingSince > 1000) {
-        app.log.warn(`example: ${signal} again, exiting without waiting`)
-        process.exit(1)
-      }
-      return
-    }
-    closingSince = Date.now()
-    app.log.info(`example: ${signal} received, closing (running tasks finish or are handed over)`)
-    app.close().then(() => {
-      app.log.info('example: closed')
-      process.exitCode = 0
-      // Everything is closed, so the process should end by itself now; if a stray handle keeps it alive, say so and go.
-      setTimeout(() => {
-        console.error('example: something still held the process open 3 s after close; exiting')
-        process.exit(0)
-      }, 3000).unref()
-    }, (err: unknown) => {
-      app.log.error({ err }, 'example: error while closing')
-      process.exitCode = 1
-    })
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-
-  await app.listen({ port, host })
-  const base = `http://${host.includes(':') ? `[${host}]` : host}:${(app.server.address() as { port: number }).port}`
-  app.log.info(`example: ready. Demo page ${base}/ · dashboard ${base}/fifo · store: ${answered ? 'redis' : 'memory'}`)
+  await app.listen({ port: s.port, host: s.host })
+  const base = baseUrl(s.host, (app.server.address() as { port: number }).port)
+  app.log.info(`example: ready. Demo page ${base}/ · dashboard ${base}/fifo · store: ${opts.redisUrl === null ? 'memory' : 'redis'}`)
 }
 
-main().catch((err: unknown) => {
-  console.error('example: failed to start:', err)
-  process.exit(1)
-})
+main().catch(failed)

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
-import { errors } from '../plugin'
+import { errors, type Fifo, type RequestFifo } from '../plugin'
 import type { Ledger } from './ledger'
+import type { ExampleRoute } from './routes'
 import { networkCall, runInfo } from './world'
 
 /**
@@ -15,17 +15,23 @@ import { networkCall, runInfo } from './world'
  * attempts that user's queue halts, with the error shown, until an operator
  * retries or skips the head in the dashboard.
  */
-export function signupRoutes (app: FastifyInstance, ledger: Ledger, failRate: number): void {
+export interface Signups {
+  routes: ExampleRoute[]
+  /** Starts the chain for a new user (the load generator uses it too). */
+  signUp: (fifo: RequestFifo, email: string) => Promise<Record<string, unknown>>
+}
+
+export function signupRoutes (fifo: Fifo, ledger: Ledger, failRate: number): Signups {
   const record = async (userId: string, step: string, details: Record<string, unknown> = {}): Promise<void> => {
-    await ledger.append(`user:${userId}`, { step, ...details, ...runInfo(), instance: app.fifo.instanceId })
+    await ledger.append(`user:${userId}`, { step, ...details, ...runInfo(), instance: fifo.instanceId })
   }
 
-  const startTrial = app.fifo.define('startTrial', { queue: (userId: string) => `user:${userId}` }, async (userId: string) => {
+  const startTrial = fifo.define('startTrial', { queue: (userId: string) => `user:${userId}` }, async (userId: string) => {
     await networkCall()
     await record(userId, 'startTrial')
   })
 
-  const sendWelcome = app.fifo.define('sendWelcome', {
+  const sendWelcome = fifo.define('sendWelcome', {
     queue: (userId: string) => `user:${userId}`,
     attempts: 3,
     backoff: { type: 'exponential', delayMs: 300, maxDelayMs: 3000 },
@@ -39,7 +45,7 @@ export function signupRoutes (app: FastifyInstance, ledger: Ledger, failRate: nu
     await startTrial.with({ dedupeId: `trial:${userId}` })(userId)
   })
 
-  const createAccount = app.fifo.define('createAccount', { queue: (userId: string) => `user:${userId}` }, async (userId: string, email: string) => {
+  const createAccount = fifo.define('createAccount', { queue: (userId: string) => `user:${userId}` }, async (userId: string, email: string) => {
     await networkCall()
     if (!/^[^@\s]+@[^@\s]+$/.test(email)) {
       // Retrying cannot fix this: straight to the dead letters, and the queue goes on.
@@ -49,25 +55,33 @@ export function signupRoutes (app: FastifyInstance, ledger: Ledger, failRate: nu
     await sendWelcome.with({ dedupeId: `welcome:${userId}` })(userId, email)
   })
 
-  app.post<{ Body: { email: string } }>('/signups', {
-    schema: {
-      body: {
-        type: 'object',
-        required: ['email'],
-        additionalProperties: false,
-        properties: { email: { type: 'string', minLength: 3, maxLength: 200 } },
-      },
-    },
-  }, async (request, reply) => {
+  const signUp = async (requestFifo: RequestFifo, email: string): Promise<Record<string, unknown>> => {
     const userId = randomBytes(4).toString('hex')
-    const queued = await request.fifo.enqueue(createAccount, userId, request.body.email)
-    return reply.code(202).send({ ...queued, userId })
-  })
+    const queued = await requestFifo.enqueue(createAccount, userId, email)
+    return { ...queued, userId }
+  }
 
-  app.get<{ Params: { userId: string } }>('/signups/:userId', {
-    schema: { params: { type: 'object', required: ['userId'], properties: { userId: { type: 'string', pattern: '^[a-f0-9]{1,32}$' } } } },
-  }, async (request) => {
-    const { userId } = request.params
-    return { userId, queue: `user:${userId}`, steps: await ledger.read(`user:${userId}`) }
-  })
+  const routes: ExampleRoute[] = [
+    {
+      method: 'POST',
+      url: '/signups',
+      schema: {
+        body: {
+          type: 'object',
+          required: ['email'],
+          additionalProperties: false,
+          properties: { email: { type: 'string', minLength: 3, maxLength: 200 } },
+        },
+      },
+      status: 202,
+      handler: async ({ body, fifo }) => await signUp(fifo, body.email),
+    },
+    {
+      method: 'GET',
+      url: '/signups/:userId',
+      schema: { params: { type: 'object', required: ['userId'], properties: { userId: { type: 'string', pattern: '^[a-f0-9]{1,32}$' } } } },
+      handler: async ({ params }) => ({ userId: params.userId, queue: `user:${params.userId}`, steps: await ledger.read(`user:${params.userId}`) }),
+    },
+  ]
+  return { routes, signUp }
 }

@@ -3,12 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import path from 'node:path'
 import { parse as parseQuery } from 'node:querystring'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { FST_FIFO_INVALID_REQUEST } from '../core/errors'
 import type { FifoCore } from '../core/fifo'
 import type { Logger } from '../core/log'
 import type { ResolvedDashboard } from '../core/options'
 import { apiRoutes, type AdminRoute } from '../core/admin/api'
-import { authRefusalBody, guardAction, isDataUrl, notFoundError, securityHeaders, thrownErrorBody, UI_ROOT, type ErrorBody } from '../core/admin/http'
+import { authRefusalBody, guardAction, isDataUrl, matchSegments, notFoundError, securityHeaders, thrownErrorBody, UI_ROOT, type ErrorBody } from '../core/admin/http'
 import { readJsonBody, send, staticFiles } from './http-io'
 import { check, compileValidator, serialize, type Validator } from './schema-io'
 
@@ -87,7 +86,7 @@ export function adminHandler (opts: AdminHandlerOptions): RequestHandler {
     const segments = pathname.split('/').slice(1)
     for (const compiled of routes) {
       if (compiled.method !== method) continue
-      const params = match(compiled.segments, segments)
+      const params = matchSegments(compiled.segments, segments)
       if (params === null) continue
       await runRoute(compiled, req, res, { params, rawQuery, requestId, log })
       return
@@ -161,26 +160,6 @@ function compile (route: AdminRoute): CompiledRoute {
     body: schema.body === undefined ? undefined : compileValidator('body', schema.body),
     response: (schema.response[200] ?? {}) as Record<string, unknown>,
   }
-}
-
-/** Matches a pattern like ['api', 'queues', ':queue'] against raw segments; decodes the parameters. */
-function match (pattern: string[], segments: string[]): Record<string, string> | null {
-  if (pattern.length !== segments.length) return null
-  const params: Record<string, string> = {}
-  for (let i = 0; i < pattern.length; i++) {
-    const part = pattern[i]
-    if (part.startsWith(':')) {
-      if (segments[i] === '') return null
-      try {
-        params[part.slice(1)] = decodeURIComponent(segments[i])
-      } catch {
-        throw new FST_FIFO_INVALID_REQUEST(`path parameter ${part.slice(1)} is not valid percent-encoding`)
-      }
-    } else if (part !== segments[i]) {
-      return null
-    }
-  }
-  return params
 }
 
 /**

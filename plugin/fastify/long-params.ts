@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { FST_FIFO_INVALID_REQUEST } from '../core/errors'
 import type { AdminRoute } from '../core/admin/api'
+import { matchSegments } from '../core/admin/http'
 
 /** Runs an admin route for a Fastify request (see routes.ts). */
 export type RunRoute = (route: AdminRoute, request: FastifyRequest, reply: FastifyReply, input: { params: Record<string, string>, query: Record<string, unknown>, body: unknown }) => Promise<unknown>
@@ -63,26 +64,6 @@ export function registerLongParamFallbacks (
       },
     })
   }
-}
-
-/** Matches `[':queue', 'tasks']` against raw segments; decodes the parameters. null when it does not match. */
-function matchSegments (pattern: string[], segments: string[]): Record<string, string> | null {
-  if (pattern.length !== segments.length) return null
-  const params: Record<string, string> = {}
-  for (let i = 0; i < pattern.length; i++) {
-    const part = pattern[i]
-    if (part.startsWith(':')) {
-      if (segments[i] === '') return null
-      try {
-        params[part.slice(1)] = decodeURIComponent(segments[i])
-      } catch {
-        throw new FST_FIFO_INVALID_REQUEST(`path parameter ${part.slice(1)} is not valid percent-encoding`)
-      }
-    } else if (part !== segments[i]) {
-      return null
-    }
-  }
-  return params
 }
 
 function check (request: FastifyRequest, schema: object | undefined, value: unknown, part: 'params' | 'querystring' | 'body'): void {

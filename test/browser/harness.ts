@@ -1,3 +1,10 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import express from 'express'
+import Fastify from 'fastify'
+import pino from 'pino'
+import fifoPlugin, { type Fifo } from '../../plugin'
+import { createFifo, type ExpressFifoOptions } from '../../plugin/express'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -60,4 +67,38 @@ export function queueRow (page: Page, name: string): Locator {
 export function artifactPath (file: string): string {
   mkdirSync(ARTIFACTS, { recursive: true })
   return join(ARTIFACTS, file)
+}
+
+/** A dashboard app on either adapter, listening on loopback once `listen()` is called (define tasks before). */
+export interface ServedApp {
+  fifo: Fifo
+  listen: () => Promise<string>
+  close: () => Promise<void>
+}
+
+export async function serve (kind: 'fastify' | 'express', opts: Record<string, unknown>): Promise<ServedApp> {
+  if (kind === 'fastify') {
+    const app = Fastify({ logger: false })
+    await app.register(fifoPlugin, opts)
+    return { fifo: app.fifo, listen: async () => await app.listen({ host: '127.0.0.1', port: 0 }), close: async () => { await app.close() } }
+  }
+  const fifo = createFifo({ logger: pino({ level: 'error' }), ...opts } as ExpressFifoOptions)
+  const app = express()
+  app.use('/fifo', fifo.router())
+  let server: Server | null = null
+  return {
+    fifo,
+    async listen () {
+      await fifo.start()
+      server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    },
+    async close () {
+      if (server !== null) {
+        server.closeAllConnections()
+        await new Promise((resolve) => server!.close(resolve))
+      }
+      await fifo.close()
+    },
+  }
 }

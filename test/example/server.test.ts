@@ -46,11 +46,11 @@ async function exited (child: ChildProcess): Promise<void> {
   await new Promise<void>((resolve) => child.once('exit', () => resolve()))
 }
 
-async function startExample (t: Test, env: Record<string, string>): Promise<Example> {
+async function startExample (t: Test, script: string, env: Record<string, string>): Promise<Example> {
   const port = await freePort()
   // Its own process group: a terminal's Ctrl-C reaches npm, sh and the server alike, and so does
   // our SIGTERM (npm passes signals to sh only, which does not pass them on).
-  const child = spawn('npm', ['start'], { cwd: root, env: userEnv({ PORT: String(port), ...env }), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('npm', ['run', script], { cwd: root, env: userEnv({ PORT: String(port), ...env }), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })
@@ -79,7 +79,7 @@ async function startExample (t: Test, env: Record<string, string>): Promise<Exam
   }
   t.teardown(example.stop)
   await until('the example server to be ready', () => {
-    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`)
+    if (child.exitCode !== null) throw new Error(`npm run ${script} exited with ${child.exitCode}:\n${output}`)
     const ready = /\{"level":30,[^\n]*"pid":(\d+)[^\n]*example: ready/.exec(output)
     if (ready !== null) serverPid = Number(ready[1])
     return ready !== null
@@ -157,48 +157,51 @@ async function exercise (t: Test, ex: Example): Promise<void> {
   await idle(ex)
 }
 
-t.test('npm start with no Redis reachable falls back to the memory store', async (t) => {
-  const closedPort = await freePort()
-  const ex = await startExample(t, { REDIS_URL: `redis://127.0.0.1:${closedPort}` })
-  t.match(ex.output(), /no Redis answered at redis:\/\/127\.0\.0\.1:\d+\/? within 1000 ms, so the example uses the in-memory store/, 'the log says so')
-  const info = await api(ex, 'GET', '/demo/info')
-  t.match(info.json, { storeKind: 'memory', redis: null, fallbackReason: /no Redis answered/ }, 'the demo page says so')
-  t.match((await api(ex, 'GET', '/fifo/api/config')).json, { storeKind: 'memory', readOnly: false }, 'the admin API says so')
-  const page = await fetch(ex.base + '/fifo/')
-  t.equal(page.status, 200, 'the dashboard is served')
-  await page.arrayBuffer()
+// The same example on both frameworks: `npm start` (Fastify) and `npm run start:express`.
+for (const [script, framework] of [['start', 'fastify'], ['start:express', 'express']]) {
+  t.test(`npm run ${script} with no Redis reachable falls back to the memory store`, async (t) => {
+    const closedPort = await freePort()
+    const ex = await startExample(t, script, { REDIS_URL: `redis://127.0.0.1:${closedPort}` })
+    t.match(ex.output(), /no Redis answered at redis:\/\/127\.0\.0\.1:\d+\/? within 1000 ms, so the example uses the in-memory store/, 'the log says so')
+    const info = await api(ex, 'GET', '/demo/info')
+    t.match(info.json, { framework, storeKind: 'memory', redis: null, fallbackReason: /no Redis answered/ }, 'the demo page says so')
+    t.match((await api(ex, 'GET', '/fifo/api/config')).json, { storeKind: 'memory', readOnly: false }, 'the admin API says so')
+    const page = await fetch(ex.base + '/fifo/')
+    t.equal(page.status, 200, 'the dashboard is served')
+    await page.arrayBuffer()
 
-  await exercise(t, ex)
+    await exercise(t, ex)
 
-  await ex.stop()
-  t.match(ex.output(), /example: closed/, 'SIGTERM closes the app gracefully')
-})
+    await ex.stop()
+    t.match(ex.output(), /example: closed/, 'SIGTERM closes the app gracefully')
+  })
 
-t.test('npm start with Redis: two instances share the queues', async (t) => {
-  const redis = await startRedis()
-  t.teardown(() => redis.cleanup())
-  const env = { REDIS_URL: redis.url, FIFO_PREFIX: uniquePrefix('example') }
-  const a = await startExample(t, env)
-  t.match(a.output(), /using Redis at redis:\/\/127\.0\.0\.1:\d+/)
-  t.match((await api(a, 'GET', '/fifo/api/config')).json, { storeKind: 'redis' })
+  t.test(`npm run ${script} with Redis: two instances share the queues`, async (t) => {
+    const redis = await startRedis()
+    t.teardown(() => redis.cleanup())
+    const env = { REDIS_URL: redis.url, FIFO_PREFIX: uniquePrefix('example') }
+    const a = await startExample(t, script, env)
+    t.match(a.output(), /using Redis at redis:\/\/127\.0\.0\.1:\d+/)
+    t.match((await api(a, 'GET', '/fifo/api/config')).json, { storeKind: 'redis' })
 
-  await exercise(t, a)
+    await exercise(t, a)
 
-  const b = await startExample(t, env)
-  await until('both instances to be listed', async () => (await api<{ items: unknown[] }>(a, 'GET', '/fifo/api/instances')).json.items.length === 2, 10_000)
-  // Updates through either instance go to one queue per product and land in order.
-  for (let i = 1; i <= 10; i++) {
-    t.equal((await api(i % 2 === 0 ? a : b, 'PUT', '/prices/stool', { cents: i })).status, 202)
-  }
-  t.equal((await api(b, 'POST', '/orders/o-9/checkout', { sku: 'sku-9', qty: 3 })).status, 202)
-  await idle(b)
-  const stool = (await api<{ appliedVersions: number[], inSync: boolean }>(a, 'GET', '/prices/stool')).json
-  t.same(stool.appliedVersions, Array.from({ length: 10 }, (_, i) => i + 1), 'in order across instances')
-  t.equal(stool.inSync, true)
-  t.same((await api<{ steps: Array<{ step: string }> }>(a, 'GET', '/orders/o-9')).json.steps.map((s) => s.step), ['reserve', 'commit', 'release'])
+    const b = await startExample(t, script, env)
+    await until('both instances to be listed', async () => (await api<{ items: unknown[] }>(a, 'GET', '/fifo/api/instances')).json.items.length === 2, 10_000)
+    // Updates through either instance go to one queue per product and land in order.
+    for (let i = 1; i <= 10; i++) {
+      t.equal((await api(i % 2 === 0 ? a : b, 'PUT', '/prices/stool', { cents: i })).status, 202)
+    }
+    t.equal((await api(b, 'POST', '/orders/o-9/checkout', { sku: 'sku-9', qty: 3 })).status, 202)
+    await idle(b)
+    const stool = (await api<{ appliedVersions: number[], inSync: boolean }>(a, 'GET', '/prices/stool')).json
+    t.same(stool.appliedVersions, Array.from({ length: 10 }, (_, i) => i + 1), 'in order across instances')
+    t.equal(stool.inSync, true)
+    t.same((await api<{ steps: Array<{ step: string }> }>(a, 'GET', '/orders/o-9')).json.steps.map((s) => s.step), ['reserve', 'commit', 'release'])
 
-  await b.stop()
-  t.match(b.output(), /example: closed/)
-  await a.stop()
-  t.match(a.output(), /example: closed/)
-})
+    await b.stop()
+    t.match(b.output(), /example: closed/)
+    await a.stop()
+    t.match(a.output(), /example: closed/)
+  })
+}

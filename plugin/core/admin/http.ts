@@ -98,3 +98,27 @@ export function guardAction (refusal: string | null, contentType: string | undef
     throw new FST_FIFO_UNSUPPORTED_MEDIA_TYPE(contentType === undefined ? 'none (send Content-Type: application/json and a JSON object body, {} when empty)' : JSON.stringify(contentType.slice(0, 100)))
   }
 }
+
+/**
+ * Matches route segments like ['api', 'queues', ':queue'] against a raw
+ * (still percent-encoded) path's segments, decoding the parameters; null when
+ * it does not match. Bad percent-encoding is a FST_FIFO_INVALID_REQUEST.
+ */
+export function matchSegments (pattern: string[], segments: string[]): Record<string, string> | null {
+  if (pattern.length !== segments.length) return null
+  const params: Record<string, string> = {}
+  for (let i = 0; i < pattern.length; i++) {
+    const part = pattern[i]
+    if (part.startsWith(':')) {
+      if (segments[i] === '') return null
+      try {
+        params[part.slice(1)] = decodeURIComponent(segments[i])
+      } catch {
+        throw new FST_FIFO_INVALID_REQUEST(`path parameter ${part.slice(1)} is not valid percent-encoding`)
+      }
+    } else if (part !== segments[i]) {
+      return null
+    }
+  }
+  return params
+}

@@ -6,6 +6,9 @@ import { artifactPath, CHROMIUM, launch, queueRow, serve, watch, type PageWatch 
 
 const XSS = '<img src=x onerror=alert(1)>'
 
+// Two full browser sessions (one per adapter) take longer than tap's default file timeout.
+t.setTimeout(480_000)
+
 if (!existsSync(CHROMIUM)) {
   t.fail(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`)
 } else {

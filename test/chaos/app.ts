@@ -1,12 +1,11 @@
-import { join } from 'node:path'
-import Fastify from 'fastify'
-import fifo, { taskContext } from '../../plugin'
+import { taskContext } from '../../plugin'
 import { EventLog } from './events'
+import { hostLogFile, makeHost } from './hosts'
 import { observeStore } from './observe'
 
 /**
  * One server process of a chaos or multi-process run: a Fastify app using the
- * plugin, with one task, `step(queue, seq, spec)`, whose handler records its
+ * plugin (or an Express app using fastify-fifo/express, `adapter`), with one task, `step(queue, seq, spec)`, whose handler records its
  * start, end and abort in this process's event log (events.ts). Producers
  * enqueue through `POST /enqueue` so an enqueue goes through a real request.
  *
@@ -35,8 +34,10 @@ export interface AppConfig {
   observe?: boolean
   ipcEvents?: boolean
   fsync?: boolean
-  /** Fastify log level written to <logDir>/app-<inst>.log. @default 'warn' */
+  /** Log level written to <logDir>/app-<inst>.log. @default 'warn' */
   logLevel?: string
+  /** The web framework. @default 'fastify' */
+  adapter?: 'fastify' | 'express'
 }
 
 /** What a task asks its handler to do. `ms`: how long it works. */
@@ -88,8 +89,7 @@ async function main (): Promise<void> {
   }
   const timeoutMs = cfg.timeoutMs ?? 2000
 
-  const app = Fastify({ logger: { level: cfg.logLevel ?? 'warn', file: join(cfg.logDir, `app-${cfg.inst}.log`) } })
-  await app.register(fifo, {
+  const host = await makeHost(cfg.adapter ?? 'fastify', {
     redis: cfg.redisUrl,
     prefix: cfg.prefix,
     instanceId: cfg.inst,
@@ -101,10 +101,10 @@ async function main (): Promise<void> {
     commandTimeoutMs: cfg.commandTimeoutMs ?? 2000,
     closeTimeoutMs: cfg.closeTimeoutMs ?? 2000,
     dashboard: false,
-  })
-  if (cfg.observe !== false) observeStore(app.fifo.store, { write: emit })
+  }, hostLogFile(cfg.logDir, cfg.inst), cfg.logLevel ?? 'warn')
+  if (cfg.observe !== false) observeStore(host.fifo.store, { write: emit })
 
-  const step = app.fifo.define('step', {
+  const step = host.fifo.define('step', {
     queue: (queue: string) => queue,
     attempts: cfg.attempts ?? 5,
     backoff: { type: 'fixed', delayMs: 20 },
@@ -135,23 +135,22 @@ async function main (): Promise<void> {
     }
   })
 
-  app.post<{ Body: { queue: string, seq: number, spec: StepSpec } }>('/enqueue', async (request, reply) => {
-    const { queue, seq, spec } = request.body
+  host.post('/enqueue', async (body: { queue: string, seq: number, spec: StepSpec }, requestFifo) => {
+    const { queue, seq, spec } = body
     try {
-      const task = await request.fifo.enqueue(step, queue, seq, spec)
-      return { id: task.id }
+      const task = await requestFifo.enqueue(step, queue, seq, spec)
+      return { status: 200, body: { id: task.id } }
     } catch (err) {
       const code = (err as { code?: unknown }).code
-      return await reply.code(503).send({ code: typeof code === 'string' ? code : 'ERROR', message: (err as Error).message })
+      return { status: 503, body: { code: typeof code === 'string' ? code : 'ERROR', message: (err as Error).message } }
     }
   })
-  app.get('/health', async () => ({ inst: cfg.inst, pid: process.pid }))
 
   let closing = false
   process.on('SIGTERM', () => {
     if (closing) return
     closing = true
-    app.close().then(() => {
+    host.close().then(() => {
       log.close()
       process.exit(0)
     }, (err: unknown) => {
@@ -161,9 +160,7 @@ async function main (): Promise<void> {
   })
   process.on('disconnect', () => { if (!closing) process.kill(process.pid, 'SIGTERM') })
 
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
+  const port = await host.listen()
   log.write({ type: 'proc', inst: cfg.inst, action: 'ready', pid: process.pid })
   process.send?.({ type: 'ready', inst: cfg.inst, port, pid: process.pid })
 }

@@ -45,8 +45,9 @@ export class MultiCluster {
     return cluster
   }
 
-  async spawn (): Promise<AppProcess> {
-    const p = new AppProcess({ ...this.#base, inst: `p${this.#next++}` })
+  /** Starts one more process; `extra` overrides the cluster's options for it (e.g. its adapter). */
+  async spawn (extra: Partial<Omit<AppConfig, 'inst'>> = {}): Promise<AppProcess> {
+    const p = new AppProcess({ ...this.#base, ...extra, inst: `p${this.#next++}` })
     this.procs.push(p)
     p.onEvent((event) => {
       this.seen.push({ inst: p.inst, at: Date.now(), event })

@@ -77,6 +77,8 @@ export { stored, code, typed }
 `
 const TS_IMPORTS = "import Fastify from 'fastify'\nimport fifo, { bindTasks, errors, task, taskContext, taskOf, type EnqueuedTask, type Task } from 'fastify-fifo'\n"
 
+// Three installs into fresh projects (two fetch Express from the registry) outlast tap's default file timeout.
+t.setTimeout(900_000)
 const dir = mkdtempSync(join(tmpdir(), 'fifo-pack-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 let packing: Promise<PackResult[]> | null = null

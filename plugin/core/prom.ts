@@ -177,7 +177,21 @@ export function attachMetrics (registry: PromRegistry, source: MetricsSource, lo
   e.histogram.zero({ instance_id: source.instanceId })
   source.metrics.durationSink = (seconds) => { child.observe(seconds) }
   return {
-    render: async () => (await Promise.all(e.names.map(async (name) => await registry.getSingleMetricAsString(name)))).join('\n') + '\n',
+    render: async () => {
+      // <path>/metrics answers 503 when the store cannot answer, as without prom-client
+      // (the app's own /metrics leaves the store gauges out instead). The one overview
+      // read is shared with the collectors of this scrape.
+      const a = e.attached.get(source.instanceId)
+      const read = source.overview()
+      const shared = read.then((o) => o, () => null)
+      if (a !== undefined) a.pending = shared
+      try {
+        await read
+        return (await Promise.all(e.names.map(async (name) => await registry.getSingleMetricAsString(name)))).join('\n') + '\n'
+      } finally {
+        if (a !== undefined && a.pending === shared) a.pending = null
+      }
+    },
     detach: () => {
       source.metrics.durationSink = null
       e.histogram.remove({ instance_id: source.instanceId })

@@ -7,6 +7,7 @@ export default fifo
 export type { FifoOptions, DashboardOptions, FastifyAuthHook, Fifo, RequestFifo } from './fastify/plugin'
 export { taskContext } from './core/registry'
 export * from './core/errors'
+export type { LimiterOptions, LimiterDefinition } from './core/limits'
 export type { Logger } from './core/log'
 export type { Task, TaskOptions, TaskContext, CallOptions, EnqueuedTask, BackoffOptions } from './core/registry'
 export type * from './store/store'

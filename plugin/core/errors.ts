@@ -45,6 +45,54 @@ export const FST_FIFO_NOT_STARTED = createError('FST_FIFO_NOT_STARTED', 'cannot 
 export const FST_FIFO_NOT_REPLICATED = createError('FST_FIFO_NOT_REPLICATED', '%s was stored on the Redis master but confirmed on %s within replicaTimeoutMs (%d ms): a failover now could lose it. Retry the call (an enqueue with a dedupeId is never added twice)', 503)
 /** The namespace was created with another `partitions` count and still holds work (see the README, Scaling out). */
 export const FST_FIFO_PARTITIONS_MISMATCH = createError('FST_FIFO_PARTITIONS_MISMATCH', 'namespace "%s" has partitions: %s, but this instance is configured with partitions: %s (the count can change only on an empty namespace: drain it with the count it has, or use a new prefix)', 500)
+/** A limiter definition (`fifo.limiter()`) or a task's `limiter` option that cannot be used. */
+export const FST_FIFO_INVALID_LIMITER = createError('FST_FIFO_INVALID_LIMITER', 'limiter %s: %s', 500, TypeError)
+/** A task's limiter function, called with the arguments of one call, threw or named no defined limiter. Nothing was stored. */
+export const FST_FIFO_INVALID_LIMITER_NAME = createError('FST_FIFO_INVALID_LIMITER_NAME', 'task "%s": %s', 400, TypeError)
+
+const RateLimitedBase = createError('FST_FIFO_RATE_LIMITED', 'rate limited: retry after %d ms', 429)
+/**
+ * Throw this from a handler when the API it calls says "slow down" (HTTP 429,
+ * 503 with Retry-After, a quota error). The task stays at the head of its
+ * queue without using an attempt (up to a cap, see README "Rate limits"), the
+ * queue waits `retryAfterMs`, and when the task names a limiter the whole
+ * limiter pauses that long on every instance.
+ * @example throw new errors.FST_FIFO_RATE_LIMITED({ retryAfterMs: 2000 })
+ */
+export class FST_FIFO_RATE_LIMITED extends RateLimitedBase {
+  readonly retryAfterMs: number
+  constructor (options: { retryAfterMs: number }) {
+    const ms = (options as { retryAfterMs?: unknown } | null)?.retryAfterMs
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new FST_FIFO_INVALID_OPTION('retryAfterMs', `must be a number of milliseconds ≥ 0, got ${String(ms)} (${typeof ms})`)
+    }
+    super(Math.ceil(ms))
+    this.retryAfterMs = Math.ceil(ms)
+  }
+}
+
+/**
+ * Turns an HTTP `Retry-After` header (delay-seconds such as `"120"`, or an
+ * HTTP date) into the error to throw. A missing or unreadable header means
+ * `fallbackMs`; a date in the past means 0.
+ * @example if (res.status === 429) throw rateLimited(res.headers.get('retry-after'))
+ */
+export function rateLimited (retryAfter: string | number | readonly string[] | null | undefined, fallbackMs = 1000, now = Date.now()): FST_FIFO_RATE_LIMITED {
+  const value = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter
+  let ms = fallbackMs
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) {
+    ms = value * 1000
+  } else if (typeof value === 'string') {
+    const text = value.trim()
+    if (/^\d+(\.\d+)?$/.test(text)) {
+      ms = Number(text) * 1000
+    } else {
+      const at = Date.parse(text)
+      if (Number.isFinite(at) && /[a-z]/i.test(text)) ms = Math.max(0, at - now)
+    }
+  }
+  return new FST_FIFO_RATE_LIMITED({ retryAfterMs: ms })
+}
 
 export const errors = {
   FST_FIFO_STORE_FORMAT,
@@ -73,6 +121,9 @@ export const errors = {
   FST_FIFO_STORE_FAILED,
   FST_FIFO_NOT_STARTED,
   FST_FIFO_PARTITIONS_MISMATCH,
+  FST_FIFO_INVALID_LIMITER,
+  FST_FIFO_INVALID_LIMITER_NAME,
+  FST_FIFO_RATE_LIMITED,
 }
 
 /** Renders any thrown value as one line of text that is safe to store and show. */

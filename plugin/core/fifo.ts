@@ -6,10 +6,12 @@ import { VERSION } from './admin/http'
 import type { Logger } from './log'
 import type { MetricsSource } from './metric-families'
 import { Metrics } from './metrics'
+import { limiterViews } from './admin/limiters'
 import { renderMetrics } from './admin/prometheus'
 import { attachMetrics } from './prom'
 import { createTracing, type Tracing } from './tracing'
 import type { ResolvedOptions } from './options'
+import { Limiters, type LimiterDefinition, type LimiterOptions } from './limits'
 import { Registry, type EnqueuedTask, type Task, type TaskOptions } from './registry'
 import { MemoryStore } from '../store/memory'
 import { createRedisStore } from '../store/redis/create'
@@ -23,6 +25,15 @@ export interface Fifo {
    * whichever instance takes the queue. Must be called before the app is ready.
    */
   define<H extends (...args: never[]) => unknown>(name: string, options: TaskOptions<Parameters<H>>, handler: H): Task<Parameters<H>>
+  /**
+   * Defines a limiter before the app is ready: at most `max` heads start per
+   * `perMs` and at most `concurrency` run at once, across every instance of
+   * the namespace. A name ending in `*` is a pattern: each name it covers
+   * (`'partner:42'` for `'partner:*'`) is its own limiter with these limits.
+   * Tasks name it with their `limiter` option. See README "Rate limits".
+   * @example app.fifo.limiter('stripe', { max: 25, perMs: 1000, concurrency: 4 })
+   */
+  limiter (name: string, options: LimiterOptions): LimiterDefinition
   /** Same as calling the task. */
   enqueue<A extends unknown[]>(task: Task<A>, ...args: A): Promise<EnqueuedTask>
   /** The store in use (reads and operator actions; see the Store contract). */
@@ -53,6 +64,7 @@ export class FifoCore {
   readonly registry: Registry
   /** null when @opentelemetry/api is not installed or `tracing: false`. */
   readonly tracing: Tracing | null
+  readonly limiters = new Limiters()
   readonly worker: Worker
   readonly api: Fifo
   readonly #ownStore: boolean
@@ -133,6 +145,7 @@ export class FifoCore {
       maxPayloadBytes: opts.maxPayloadBytes,
       isClosed: () => this.#closed,
       onEnqueued: () => { metrics.enqueued++ },
+      limiters: this.limiters,
     })
     this.worker = new Worker({
       store: this.store,
@@ -159,6 +172,7 @@ export class FifoCore {
     const registry = this.registry
     this.api = {
       define: (name, options, handler) => registry.define(name, options, handler as (...args: Parameters<typeof handler>) => unknown),
+      limiter: (name, options) => this.limiters.define(name, options),
       enqueue: async (task, ...args) => await this.enqueue(task, args),
       store: this.store,
       storeKind: this.store.kind,
@@ -174,7 +188,12 @@ export class FifoCore {
       version: VERSION,
       metrics: this.metrics,
       heldLeases: () => this.worker.heldLeases,
-      overview: async () => await this.store.overview(),
+      overview: async () => {
+        if (this.limiters.size === 0) return await this.store.overview()
+        const ctx = { store: this.store, definitions: () => this.limiters.definitions, resolve: (name: string) => this.limiters.resolve(name) }
+        const [overview, limiters] = await Promise.all([this.store.overview(), limiterViews(ctx)])
+        return { ...overview, limiters }
+      },
     }
   }
 
@@ -200,6 +219,7 @@ export class FifoCore {
   /** Seals the task definitions and starts the worker (unless `worker: false`). */
   start (): void {
     this.registry.seal()
+    this.limiters.seal()
     if (this.options.worker) this.worker.start()
   }
 
@@ -239,6 +259,8 @@ export class FifoCore {
       showArgs: this.options.dashboard?.showArgs ?? true,
       readOnlyReason,
       heldLeases: () => this.worker.heldLeases,
+      limiterDefinitions: () => this.limiters.definitions,
+      resolveLimiter: (name) => this.limiters.resolve(name),
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { Overview } from '../store/store'
+import type { LimiterView } from './admin/limiters'
 import type { Metrics } from './metrics'
 
 /**
@@ -39,8 +40,45 @@ export interface FamilyDef {
 
 const QUEUE_STATES: Array<[string, keyof Overview]> = [
   ['waiting', 'waiting'], ['running', 'running'], ['retrying', 'retrying'],
-  ['halted', 'halted'], ['missing-handler', 'missingHandler'], ['paused', 'paused'],
+  ['halted', 'halted'], ['missing-handler', 'missingHandler'], ['paused', 'paused'], ['throttled', 'throttled'],
 ]
+
+/**
+ * The store read a scrape shares: the overview, and when the app defines
+ * limiters, their store-wide state (read in the same scrape, by fifo.ts).
+ */
+export interface ScrapeOverview extends Overview {
+  limiters?: LimiterView[]
+}
+
+interface LimiterGauge { running: number, used: number, waiting: number, paused: number }
+
+/**
+ * Store-wide limiter state per definition (`stripe`, `partner:*`): the names a
+ * pattern covers are summed, so a limiter per customer adds no series per customer.
+ */
+function limiterGauges (o: Overview | null): Array<[string, LimiterGauge]> {
+  const gauges = new Map<string, LimiterGauge>()
+  for (const l of (o as ScrapeOverview | null)?.limiters ?? []) {
+    const key = l.definition === '' ? l.name : l.definition
+    const g = gauges.get(key) ?? { running: 0, used: 0, waiting: 0, paused: 0 }
+    g.running += l.running
+    g.used += l.usedInWindow
+    g.waiting += l.queuesWaiting
+    g.paused += l.paused ? 1 : 0
+    gauges.set(key, g)
+  }
+  return [...gauges]
+}
+
+function limiterGauge (name: string, help: string, read: (g: LimiterGauge) => number): FamilyDef {
+  return { name, type: 'gauge', help, labelNames: ['limiter'], needsOverview: true, samples: (_s, o) => limiterGauges(o).map(([limiter, g]) => [{ limiter }, read(g)]) }
+}
+
+/** This instance's counters per limiter definition. */
+function limiterCounter (name: string, help: string, read: (c: { starts: number, waits: number, throttledMs: number, backoffs: number }) => number): FamilyDef {
+  return { name, type: 'counter', help, labelNames: ['limiter'], needsOverview: false, samples: (s) => [...s.metrics.limiters].map(([limiter, c]) => [{ limiter }, read(c)]) }
+}
 
 function gauge (name: string, help: string, read: (o: Overview) => number): FamilyDef {
   return { name, type: 'gauge', help, labelNames: [], needsOverview: true, samples: (_s, o) => [[{}, read(o as Overview)]] }
@@ -87,6 +125,14 @@ export const FAMILIES: FamilyDef[] = [
   counter('fifo_tasks_dead_lettered_total', 'Tasks this instance sent to the dead letters.', (m) => m.deadLettered),
   counter('fifo_queue_halts_total', 'Times a queue halted on this instance.', (m) => m.halted),
   counter('fifo_leases_fenced_total', 'Acknowledgements this instance made with a lost lease (refused by the store).', (m) => m.fenced),
+  limiterGauge('fifo_limiter_running', 'Heads holding a running slot of the limiter (store-wide).', (g) => g.running),
+  limiterGauge('fifo_limiter_window_starts', 'Starts in the current rate window of the limiter (store-wide).', (g) => g.used),
+  limiterGauge('fifo_limiter_queues_waiting', 'Queues throttled waiting for the limiter (store-wide).', (g) => g.waiting),
+  limiterGauge('fifo_limiter_paused', 'Limiter names paused by a back-off or an operator (store-wide).', (g) => g.paused),
+  limiterCounter('fifo_limiter_starts_total', 'Limiter tokens this instance took (heads started under the limiter).', (c) => c.starts),
+  limiterCounter('fifo_limiter_waits_total', 'Heads on this instance that got no token and waited at their head.', (c) => c.waits),
+  limiterCounter('fifo_limiter_throttled_seconds_total', 'Time heads on this instance were scheduled to wait for a token or a back-off.', (c) => c.throttledMs / 1000),
+  limiterCounter('fifo_limiter_backoffs_total', 'FST_FIFO_RATE_LIMITED back-offs thrown by handlers on this instance.', (c) => c.backoffs),
 ]
 
 export const DURATION_FAMILY = {

@@ -4,7 +4,27 @@
  */
 export const DURATION_BUCKETS_MS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000]
 
+/** One limiter definition's counters on this instance (labelled by definition, so per-customer names do not multiply series). */
+export interface LimiterCounters {
+  /** Tokens this instance took. */
+  starts: number
+  /** Heads that got no token and waited. */
+  waits: number
+  /** Time those heads were scheduled to wait, ms. */
+  throttledMs: number
+  /** FST_FIFO_RATE_LIMITED back-offs thrown by handlers here. */
+  backoffs: number
+}
+
 export class Metrics {
+  readonly limiters = new Map<string, LimiterCounters>()
+
+  limiter (definition: string): LimiterCounters {
+    let c = this.limiters.get(definition)
+    if (c === undefined) this.limiters.set(definition, c = { starts: 0, waits: 0, throttledMs: 0, backoffs: 0 })
+    return c
+  }
+
   completed = 0
   failed = 0
   retried = 0

@@ -1,10 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Logger } from './log'
 import {
-  FST_FIFO_CLOSED, FST_FIFO_INVALID_CALL_OPTION, FST_FIFO_INVALID_DEFINITION, FST_FIFO_NOT_A_TASK,
+  FST_FIFO_CLOSED, FST_FIFO_INVALID_CALL_OPTION, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_LIMITER_NAME, FST_FIFO_NOT_A_TASK,
 } from './errors'
 import { show } from './options'
 import type { EnqueueResult, NewTask } from '../store/store'
+import { badLimiterName, type Limiters } from './limits'
+import type { LimitSpec } from '../store/store'
 import { checkQueueName, isValidTaskName, serializeArgs } from './task'
 
 export interface BackoffOptions {
@@ -40,6 +42,14 @@ export interface TaskOptions<A extends unknown[]> {
    * @default 0
    */
   timeoutMs?: number
+  /**
+   * The limiter a head must get a token from before it starts (see
+   * `fifo.limiter()` and README "Rate limits"): a limiter's name, or a function
+   * of the call's arguments returning one (a concrete name a pattern covers,
+   * e.g. `(customerId) => 'partner:' + customerId`). It must be pure: the
+   * worker calls it again with the same arguments when the head is about to start.
+   */
+  limiter?: string | ((...args: A) => string)
 }
 
 /** Options for one call, kept out of the handler's arguments. */
@@ -94,6 +104,8 @@ export interface TaskDefinition {
   backoff: Required<BackoffOptions>
   onExhausted: 'halt' | 'dead-letter'
   timeoutMs: number
+  /** undefined when the task has no limiter (the hot path checks only this). */
+  limiter: string | ((...args: unknown[]) => string) | undefined
   handler: (...args: unknown[]) => unknown
 }
 
@@ -176,6 +188,7 @@ export interface RegistryOptions {
   maxPayloadBytes: number
   isClosed: () => boolean
   onEnqueued: () => void
+  limiters: Limiters
 }
 
 /** Holds the defined tasks of one app and turns calls into stored tasks. */
@@ -188,6 +201,11 @@ export class Registry {
     this.#opts = opts
   }
 
+  /** The app's limiter definitions. */
+  get limiters (): Limiters {
+    return this.#opts.limiters
+  }
+
   get names (): string[] {
     return [...this.#defs.keys()]
   }
@@ -198,7 +216,32 @@ export class Registry {
 
   /** After ready, the set of handlers is fixed: other instances rely on what this one advertises. */
   seal (): void {
+    // A fixed limiter name must be defined by now (limiter() may come after define()).
+    for (const def of this.#defs.values()) {
+      if (typeof def.limiter === 'string' && this.#opts.limiters.resolve(def.limiter) === undefined) {
+        throw new FST_FIFO_INVALID_DEFINITION(def.name, `option "limiter" names ${JSON.stringify(def.limiter)}, which no fifo.limiter() definition covers`)
+      }
+    }
     this.#sealed = true
+  }
+
+  /**
+   * The limiter a head of this task needs, from its arguments (the limiter
+   * function is pure, so it names the same limiter as at enqueue). undefined
+   * when the task has none. Throws FST_FIFO_INVALID_LIMITER_NAME.
+   */
+  limitFor (def: TaskDefinition, args: unknown[]): LimitSpec | undefined {
+    const limiter = def.limiter
+    if (limiter === undefined) return undefined
+    let name: unknown = limiter
+    if (typeof limiter === 'function') {
+      try {
+        name = limiter(...args)
+      } catch (err) {
+        throw new FST_FIFO_INVALID_LIMITER_NAME(def.name, `the limiter function threw: ${(err as Error)?.message ?? String(err)}`)
+      }
+    }
+    return this.#opts.limiters.checkCall(def.name, name)
   }
 
   define<A extends unknown[]> (name: string, options: TaskOptions<A>, handler: (...args: A) => unknown): Task<A> {
@@ -211,8 +254,8 @@ export class Registry {
     if (options === null || typeof options !== 'object') throw new FST_FIFO_INVALID_DEFINITION(name, `options must be an object, got ${show(options)}`)
     const o = options as unknown as Record<string, unknown>
     for (const key of Object.keys(o)) {
-      if (!['queue', 'attempts', 'backoff', 'onExhausted', 'timeoutMs'].includes(key)) {
-        throw new FST_FIFO_INVALID_DEFINITION(name, `"${key}" is not a task option (known: queue, attempts, backoff, onExhausted, timeoutMs)`)
+      if (!['queue', 'attempts', 'backoff', 'onExhausted', 'timeoutMs', 'limiter'].includes(key)) {
+        throw new FST_FIFO_INVALID_DEFINITION(name, `"${key}" is not a task option (known: queue, attempts, backoff, onExhausted, timeoutMs, limiter)`)
       }
     }
     const queue = o.queue
@@ -224,6 +267,13 @@ export class Registry {
     if (onExhausted !== 'halt' && onExhausted !== 'dead-letter') {
       throw new FST_FIFO_INVALID_DEFINITION(name, `option "onExhausted" must be "halt" or "dead-letter", got ${show(onExhausted)}`)
     }
+    const limiter = o.limiter
+    if (typeof limiter === 'string') {
+      const bad = badLimiterName(limiter)
+      if (bad !== null) throw new FST_FIFO_INVALID_DEFINITION(name, `option "limiter" ${bad}${limiter.endsWith('*') ? '; for a pattern, pass a function returning a concrete name' : ''}`)
+    } else if (limiter !== undefined && typeof limiter !== 'function') {
+      throw new FST_FIFO_INVALID_DEFINITION(name, `option "limiter" must be a limiter name or a function of the arguments, got ${show(limiter)}`)
+    }
     const def: TaskDefinition = {
       name,
       queue: queue as TaskDefinition['queue'],
@@ -231,6 +281,7 @@ export class Registry {
       backoff: checkBackoff(name, o.backoff),
       onExhausted,
       timeoutMs: o.timeoutMs === undefined ? 0 : wholeNumber(name, 'timeoutMs', o.timeoutMs, 0, 86_400_000),
+      limiter: limiter as TaskDefinition['limiter'],
       handler: handler as (...args: unknown[]) => unknown,
     }
     this.#defs.set(name, def)
@@ -272,6 +323,8 @@ export class Registry {
       }
       checkQueueName(queue, def.name)
     }
+    // A limiter function runs at enqueue too, so a call it cannot place is refused before anything is stored.
+    if (typeof def.limiter === 'function') this.limitFor(def, args)
     // A task enqueued from inside a handler carries its parent's request id, so a chain stays correlated.
     const origin = call.requestId ?? storage.getStore()?.requestId ?? undefined
     const requestId = origin === undefined ? undefined : origin.replace(CONTROL_ALL, '').slice(0, 128)

@@ -131,6 +131,7 @@ export function createFifo (options: ExpressFifoOptions = {}): ExpressFifo {
   const api = core.api
   return {
     define: api.define,
+    limiter: api.limiter,
     enqueue: api.enqueue,
     get store () { return api.store },
     get storeKind () { return api.storeKind },

@@ -1,9 +1,10 @@
 import { joinRequestField, refuseRequestField } from './extras'
 import { FST_FIFO_CLOSED, FST_FIFO_CONFLICT, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../core/errors'
 import type {
-  ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow,
-  LeaseRef, ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow,
+  AcquireResult, ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow,
+  LeaseRef, LimiterState, LimitHolder, LimitSpec, ListQueuesQuery, NewTask, Overview, Page, QueueRow, Store, TaskRow, ThrottleInput, ThrottleResult,
 } from './store'
+import * as limits from './memory/limits'
 import * as reads from './memory/reads'
 import { claimedTask, deadLetter, queueState } from './memory/records'
 import { MemoryState } from './memory/state'
@@ -206,6 +207,22 @@ export class MemoryStore implements Store {
         nextRetryAt = retryAt
       }
     }
+    for (const name of [...s.throttled]) {
+      const q = s.queue(name)
+      const until = q.throttledUntil ?? now
+      if (until <= now) {
+        promoted++
+        limits.unthrottle(s, name)
+        s.reschedule(q, 'back')
+      } else if (nextRetryAt === null || until < nextRetryAt) {
+        nextRetryAt = until
+      }
+    }
+    for (const name of s.nudged) if (s.queues.get(name)?.lease == null) s.nudged.delete(name)
+    for (const [name, seen] of s.backoffs) {
+      const q = s.queues.get(name)
+      if (q === undefined || q.ids.length === 0 || s.head(q).id !== seen.taskId) s.backoffs.delete(name)
+    }
     const available = new Set(handlers)
     for (const name of [...s.parked]) {
       const q = s.queue(name)
@@ -235,6 +252,38 @@ export class MemoryStore implements Store {
     this.#state.wake.interrupt()
   }
 
+  async acquireLimit (limit: LimitSpec, holder: LimitHolder, slotMs: number): Promise<AcquireResult> {
+    return limits.acquire(this.#state, limit, holder, slotMs)
+  }
+
+  async releaseLimit (limiter: string, holder: LimitHolder): Promise<void> {
+    limits.wake(this.#state, limits.release(this.#state, limiter, holder), false)
+  }
+
+  async renewLimits (slots: Array<{ limiter: string, holder: LimitHolder }>, slotMs: number): Promise<void> {
+    limits.renew(this.#state, slots, slotMs)
+  }
+
+  async throttle (lease: LeaseRef, input: ThrottleInput): Promise<ThrottleResult> {
+    return limits.throttle(this.#state, lease, input)
+  }
+
+  async wakeThrottled (queues: string[], onlyDue: boolean): Promise<number> {
+    return limits.wake(this.#state, queues, onlyDue)
+  }
+
+  async pauseLimiter (name: string, backoffMs: number | null): Promise<void> {
+    limits.pause(this.#state, name, backoffMs)
+  }
+
+  async resumeLimiter (name: string): Promise<void> {
+    limits.wake(this.#state, limits.resume(this.#state, name), false)
+  }
+
+  async listLimiters (): Promise<LimiterState[]> {
+    return limits.list(this.#state)
+  }
+
   async pause (queue: string): Promise<void> {
     const s = this.#state
     const q = s.existing(queue)
@@ -260,8 +309,10 @@ export class MemoryStore implements Store {
     } else if (state === 'retrying') {
       q.retryAt = null
       s.retrying.delete(q.name)
+    } else if (state === 'throttled') {
+      limits.unthrottle(s, q.name)
     } else {
-      throw new FST_FIFO_CONFLICT(`queue ${JSON.stringify(queue)} is ${state}: only a halted or retrying head can be retried`)
+      throw new FST_FIFO_CONFLICT(`queue ${JSON.stringify(queue)} is ${state}: only a halted, retrying or throttled head can be retried`)
     }
     // "Runs now": ahead of the queues already waiting.
     s.reschedule(q, 'front')

@@ -14,6 +14,8 @@ import type { TaskExtras } from './extras'
  *   halted           its head spent its attempts; nothing runs until an operator acts
  *   missing-handler  its head names a handler no claiming instance had
  *   paused           an operator paused it (a running head finishes first)
+ *   throttled        its head waits for a limiter token (or a rate-limit back-off) until a
+ *                    known time, or until a slot is released; no attempt is used
  *
  * An empty queue that is not paused or halted disappears from every index.
  *
@@ -25,7 +27,7 @@ import type { TaskExtras } from './extras'
  * that is not the queue's current one change nothing and report `fenced`.
  */
 
-export type QueueState = 'waiting' | 'running' | 'retrying' | 'halted' | 'missing-handler' | 'paused'
+export type QueueState = 'waiting' | 'running' | 'retrying' | 'halted' | 'missing-handler' | 'paused' | 'throttled'
 
 export interface NewTask {
   /** Queue name, already validated (1–256 chars, no control characters). */
@@ -165,6 +167,10 @@ export interface QueueRow {
   missingHandler: string | null
   /** Set when halted: when it halted. */
   haltedAt: number | null
+  /** When a throttled head may try for its token again (it may be woken sooner when a slot frees). */
+  throttledUntil: number | null
+  /** Set when throttled: the limiter it waits for ('' for a back-off of a task without one). */
+  limiter: string | null
 }
 
 /** The fields every view of a task shares, whatever store and state it comes from. */
@@ -221,6 +227,7 @@ export interface Overview {
   halted: number
   paused: number
   missingHandler: number
+  throttled: number
   pendingTasks: number
   deadLetters: number
   liveInstances: number
@@ -341,6 +348,46 @@ export interface Store {
   /** Makes a pending waitForWork resolve now. */
   interruptWait (): void
 
+  // Limiters (README "Rate limits"). A limiter's state lives apart from its
+  // queues (on Redis, under its own key base), so taking a token is its own
+  // call, made by the holder of a queue right before its head starts.
+
+  /**
+   * Takes a token of limiter `limit.name` for the head `holder.taskId` of
+   * `holder.queue`: one start in the sliding window (if it has a rate) and one
+   * running slot that lives `slotMs` unless renewed (if it has a concurrency).
+   * Refused while the limiter is paused or full: `until` is when to try again
+   * (store clock). A refusal for concurrency or an operator pause also enlists
+   * the queue to be woken (wakeThrottled) as soon as a slot frees or the limiter resumes.
+   */
+  acquireLimit (limit: LimitSpec, holder: LimitHolder, slotMs: number): Promise<AcquireResult>
+  /** Gives the holder's running slot back and wakes the queue that waited longest for one. */
+  releaseLimit (limiter: string, holder: LimitHolder): Promise<void>
+  /** Extends the running slots (with the heartbeat) to now + slotMs; a slot already gone stays gone. */
+  renewLimits (slots: Array<{ limiter: string, holder: LimitHolder }>, slotMs: number): Promise<void>
+  /**
+   * The lease holder's head did not start (no token) or backed off (its
+   * handler threw FST_FIFO_RATE_LIMITED): release the lease, un-count the
+   * attempt, and make the queue `throttled` for `afterMs` (store clock).
+   * A back-off counts against `maxBackoffs` per head: past it nothing changes
+   * and `overCap` is returned (the caller records a normal failure instead).
+   * When the queue was woken while still held (wakeThrottled raced the
+   * refusal), it goes straight back to waiting.
+   */
+  throttle (lease: LeaseRef, input: ThrottleInput): Promise<ThrottleResult>
+  /**
+   * Makes throttled queues waiting again: all of `queues`, or with `onlyDue`
+   * those whose time has come. A named queue still held is marked, so its
+   * coming throttle does not park it. Returns how many became waiting.
+   */
+  wakeThrottled (queues: string[], onlyDue: boolean): Promise<number>
+  /** Pauses a limiter on every instance: `backoffMs` for a back-off, or until resumed (null: an operator). */
+  pauseLimiter (name: string, backoffMs: number | null): Promise<void>
+  /** Ends a limiter's pause and wakes the queues that waited for it. */
+  resumeLimiter (name: string): Promise<void>
+  /** The state of every limiter used recently (names seen in the last day), by name. */
+  listLimiters (): Promise<LimiterState[]>
+
   // Operator actions. Unknown queue or dead letter: FST_FIFO_NOT_FOUND. Action
   // that does not apply to the current state: FST_FIFO_CONFLICT.
 
@@ -348,7 +395,7 @@ export interface Store {
   pause (queue: string): Promise<void>
   /** Undoes pause; the queue becomes waiting again if it can run. */
   resume (queue: string): Promise<void>
-  /** A halted head gets a fresh set of attempts and runs now; a retrying head runs now. Other states: conflict. */
+  /** A halted head gets a fresh set of attempts and runs now; a retrying head runs now; a throttled head tries for its token now. Other states: conflict. */
   retryHead (queue: string): Promise<void>
   /** Moves the head to the dead letters with `reason` and lets the queue continue. A running head: conflict. Empty queue: conflict. */
   skipHead (queue: string, reason: string): Promise<DeadLetter>
@@ -369,4 +416,61 @@ export interface Store {
   getDead (id: string): Promise<DeadLetter | null>
   /** Live instances (heartbeat within 3 × leaseMs), newest heartbeat first. */
   listInstances (): Promise<InstanceRow[]>
+}
+
+/** A concrete limiter and its limits, as the store enforces them (0 = no such limit). */
+export interface LimitSpec {
+  name: string
+  max: number
+  perMs: number
+  concurrency: number
+}
+
+/** Who holds a limiter slot: one head of one queue under one lease. */
+export interface LimitHolder {
+  queue: string
+  token: string
+  taskId: string
+}
+
+export type AcquireResult =
+  | { ok: true }
+  /** `until` and `now` on the store clock. */
+  | { ok: false, reason: 'rate' | 'concurrency' | 'paused' | 'backoff', until: number, now: number }
+
+export interface ThrottleInput {
+  /** How long from now (store clock) until the head may try again, ms. */
+  afterMs: number
+  /** The limiter it waits for, '' for none. */
+  limiter: string
+  /** A handler's back-off (counted against maxBackoffs) rather than a refused token. */
+  backoff: boolean
+  maxBackoffs: number
+  /** The head, so back-offs are counted per task. */
+  taskId: string
+}
+
+export type ThrottleResult =
+  | { ok: true, until: number, now: number, woken: boolean }
+  | { ok: false, fenced: true }
+  | { ok: false, overCap: true }
+
+/** One limiter as the admin API shows it. */
+export interface LimiterState {
+  name: string
+  max: number
+  perMs: number
+  concurrency: number
+  /** Starts in the current window (now − perMs, now]. */
+  usedInWindow: number
+  /** Running slots held now. */
+  running: number
+  /** Queues throttled waiting for it. */
+  queuesWaiting: number
+  paused: boolean
+  /** Until when a back-off pauses it; null when not paused or paused by an operator until resumed. */
+  pausedUntil: number | null
+  pausedBy: 'operator' | 'backoff' | null
+  /** Back-offs (FST_FIFO_RATE_LIMITED from a handler) recorded since it was first used (kept a day after its last use). */
+  backoffs: number
 }

@@ -138,6 +138,7 @@ t.test('the hand-written exposition (used without prom-client) and prom-client\'
       halted: 1,
       paused: 1,
       missingHandler: 1,
+      throttled: 0,
       pendingTasks: 40,
       deadLetters: 7,
       liveInstances: 2,

@@ -3,6 +3,7 @@ import { extrasCases } from './cases/extras'
 import { failureCases } from './cases/failures'
 import { flowCases } from './cases/flow'
 import { leaseCases } from './cases/leases'
+import { limitCases } from './cases/limits'
 import { operatorCases } from './cases/operator'
 import { processCases } from './cases/processes'
 import { readCases } from './cases/reads'
@@ -27,5 +28,6 @@ export function contractSuite (t: Test, factory: HarnessFactory, features: Store
   t.test('admin reads', async (t) => { readCases(t, factory) })
   t.test('waiting for work', async (t) => { wakeCases(t, factory) })
   t.test('per-task extras', async (t) => { extrasCases(t, factory) })
+  t.test('limiters and throttled queues', async (t) => { limitCases(t, factory) })
   t.test('durability, several processes, corrupt records', async (t) => { processCases(t, factory, features) })
 }

@@ -11,9 +11,9 @@ export function queueActions (q) {
   return [
     {
       key: 'retry',
-      label: q.state === 'retrying' ? 'Retry now' : 'Retry',
-      enabled: q.state === 'halted' || q.state === 'retrying',
-      why: 'Retry applies to a halted head, or a failed head waiting for its backoff.',
+      label: q.state === 'retrying' || q.state === 'throttled' ? 'Retry now' : 'Retry',
+      enabled: q.state === 'halted' || q.state === 'retrying' || q.state === 'throttled',
+      why: 'Retry applies to a halted head, a failed head waiting for its backoff, or a throttled head (it tries for its token now).',
     },
     {
       key: 'skip',
@@ -43,6 +43,7 @@ export function rowActionKeys (q) {
     case 'halted': return ['retry', 'skip']
     case 'retrying': return ['retry', 'skip']
     case 'missing-handler': return ['skip', 'pause']
+    case 'throttled': return ['retry', 'pause']
     case 'paused': return ['resume']
     default: return [q.paused ? 'resume' : 'pause']
   }

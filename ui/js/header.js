@@ -9,6 +9,7 @@ const CARDS = [
   { key: 'halted', label: 'Halted', filter: 'halted', alarm: true },
   { key: 'paused', label: 'Paused', filter: 'paused' },
   { key: 'missingHandler', label: 'No handler', filter: 'missing-handler', warn: true },
+  { key: 'throttled', label: 'Throttled', filter: 'throttled', title: 'Heads waiting for a limiter token or a rate-limit back-off' },
   { key: 'pendingTasks', label: 'Pending', title: 'Tasks waiting in all queues, heads included' },
   { key: 'deadLetters', label: 'Dead letters', tab: 'dead', warn: true },
   { key: 'liveInstances', label: 'Instances', tab: 'instances' },

@@ -6,6 +6,7 @@ import { $, fill, fmtDuration, fmtInt } from './dom.js'
 import { setupHeader } from './header.js'
 import { renderInstances } from './instances.js'
 import { renderPartitions } from './partitions.js'
+import { renderLimiters } from './limiters.js'
 import { QueuesView } from './queues.js'
 
 /**
@@ -13,7 +14,7 @@ import { QueuesView } from './queues.js'
  * row) lives in `state` and in the URL hash, so the 2 s refresh and a reload
  * both keep it.
  */
-const TABS = ['queues', 'dead', 'instances', 'partitions']
+const TABS = ['queues', 'dead', 'instances', 'partitions', 'limiters']
 
 function loadState () {
   const p = new URLSearchParams(location.hash.slice(1))
@@ -67,6 +68,19 @@ const ctx = {
   },
   runQueueAction,
   runDeadAction,
+  runLimiterAction,
+}
+
+async function runLimiterAction (limiter, key) {
+  const pausing = key === 'pause'
+  if (pausing && !(await confirmAction({ title: 'Pause this limiter?', message: 'No head that needs it starts, on any instance, until you resume it. Running heads finish; their queues wait at their heads without using attempts.', subject: limiter.name, confirmLabel: 'Pause' }))) return
+  try {
+    await api(`api/limiters/${encodeURIComponent(limiter.name)}/${key}`, { method: 'POST', body: {} })
+    toast(`${pausing ? 'Paused' : 'Resumed'} limiter ${limiter.name}`)
+  } catch (err) {
+    toast(`${pausing ? 'Pause' : 'Resume'} failed: ${err.message}`, 'error')
+  }
+  refreshNow()
 }
 
 async function runQueueAction (queue, action) {
@@ -135,6 +149,8 @@ async function refresh () {
     } else if (state.tab === 'dead') {
       const req = dead.requests()
       jobs.page = api(withQuery(req.path, req.query))
+    } else if (state.tab === 'limiters') {
+      jobs.page = api('api/limiters')
     } else if (state.tab === 'instances') {
       jobs.page = api('api/instances')
     } else {
@@ -149,7 +165,10 @@ async function refresh () {
     if (state.tab === 'queues') queues.render(page, detail, overview)
     else if (state.tab === 'dead') dead.render(page)
     else if (state.tab === 'instances') renderInstances(page)
-    else {
+    else if (state.tab === 'limiters') {
+      renderLimiters(page, ctx)
+      fill($('#count-limiters'), fmtInt(page.items.length))
+    } else {
       renderPartitions(page)
       fill($('#count-partitions'), fmtInt(page.items.length))
     }

@@ -78,6 +78,8 @@ export class QueueDetail {
       ['Holder', q.holder ?? '—'],
       q.leaseExpiresAt !== null && ['Lease expires', this.#age(q.leaseExpiresAt, true)],
       q.retryAt !== null && ['Retries', this.#age(q.retryAt, true)],
+      q.throttledUntil !== null && ['Waits for', q.limiter ? `limiter ${q.limiter}` : 'a back-off'],
+      q.throttledUntil !== null && ['Tries again', this.#age(q.throttledUntil, true)],
       q.haltedAt !== null && ['Halted at', fmtTime(q.haltedAt)],
       q.missingHandler !== null && ['Needs handler', q.missingHandler],
       head !== null && ['Head task', `${head.name} · ${head.id}`],

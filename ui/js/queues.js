@@ -8,6 +8,7 @@ const STATES = [
   ['halted', 'Halted', 'halted'],
   ['retrying', 'Retrying', 'retrying'],
   ['missing-handler', 'No handler', 'missingHandler'],
+  ['throttled', 'Throttled', 'throttled'],
   ['running', 'Running', 'running'],
   ['waiting', 'Waiting', 'waiting'],
   ['paused', 'Paused', 'paused'],
@@ -236,6 +237,7 @@ function noteFor (q, now) {
   switch (q.state) {
     case 'halted': return { kind: 'error', text: err ?? 'Halted: attempts spent' }
     case 'retrying': return { kind: 'warn', text: `retry ${q.retryAt === null ? 'soon' : fmtRelative(q.retryAt, now)}${err ? ` · ${err}` : ''}` }
+    case 'throttled': return { kind: 'muted', text: `${q.limiter ? `waits for limiter "${q.limiter}"` : 'backing off'}${q.throttledUntil === null ? '' : `, tries ${fmtRelative(q.throttledUntil, now)}`}` }
     case 'missing-handler': return { kind: 'warn', text: `no live instance has a handler named "${q.missingHandler ?? q.head?.name ?? '?'}"` }
     case 'paused': return { kind: 'muted', text: 'paused by an operator' }
     case 'running': return { kind: 'muted', text: q.paused ? 'pausing after the running task' : (err ? `attempt ${q.head?.attempts ?? ''} after: ${err}` : '') }

@@ -1,6 +1,8 @@
 import { FST_FIFO_INVALID_REQUEST, FST_FIFO_NOT_FOUND } from '../errors'
 import type { Logger } from '../log'
 import type { QueueState, Store } from '../../store/store'
+import type { LimiterDefinition } from '../limits'
+import { limiterRoutes } from './limiters'
 import { presenter } from './present'
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus'
 import { schemas } from './schemas'
@@ -47,6 +49,9 @@ export interface ApiContext {
   /** Why actions are refused, or null when they are allowed. */
   readOnlyReason: string | null
   heldLeases: () => number
+  /** This app's fifo.limiter() definitions, and the one a concrete name takes its limits from. */
+  limiterDefinitions: () => LimiterDefinition[]
+  resolveLimiter: (name: string) => LimiterDefinition | undefined
 }
 
 /**
@@ -236,6 +241,7 @@ export function apiRoutes (ctx: ApiContext): AdminRoute[] {
         return { items: [row], now: Date.now() }
       },
     },
+    ...limiterRoutes({ store, definitions: ctx.limiterDefinitions, resolve: ctx.resolveLimiter }, audit),
     queueAction('pause', async (queue) => { await store.pause(queue) }),
     queueAction('resume', async (queue) => { await store.resume(queue) }),
     queueAction('retry', async (queue) => { await store.retryHead(queue) }),

@@ -33,6 +33,8 @@ export interface QueueView {
   retryAt: number | null
   missingHandler: string | null
   haltedAt: number | null
+  throttledUntil: number | null
+  limiter: string | null
 }
 
 export interface TaskView {
@@ -93,6 +95,8 @@ export function presenter (showArgs: boolean, instanceId: string, now: number = 
       retryAt: row.retryAt,
       missingHandler: row.missingHandler,
       haltedAt: row.haltedAt,
+      throttledUntil: row.throttledUntil,
+      limiter: row.limiter,
     }),
     task: (row) => ({
       id: row.id,

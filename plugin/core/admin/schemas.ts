@@ -4,7 +4,7 @@
  * listed here (a stored record's extra fields, a payload when showArgs is off).
  */
 
-const QUEUE_STATES = ['waiting', 'running', 'retrying', 'halted', 'missing-handler', 'paused'] as const
+const QUEUE_STATES = ['waiting', 'running', 'retrying', 'halted', 'missing-handler', 'paused', 'throttled'] as const
 
 const str = { type: 'string' } as const
 const int = { type: 'integer' } as const
@@ -91,8 +91,27 @@ export const queueView = {
     retryAt: { type: ['integer', 'null'], description: 'When a retrying head runs again' },
     missingHandler: { type: ['string', 'null'], description: 'The handler a missing-handler head needs' },
     haltedAt: nullableInt,
+    throttledUntil: { type: ['integer', 'null'], description: 'When a throttled head tries for its token again (sooner when a slot frees)' },
+    limiter: { type: ['string', 'null'], description: "The limiter a throttled head waits for ('' for a back-off without one)" },
   }),
 }
+
+export const limiterParams = object({ limiter: { type: 'string', minLength: 1, maxLength: 128, description: 'Concrete limiter name, URL-encoded' } })
+
+const limiterView = object({
+  name: str,
+  definition: { type: 'string', description: 'The fifo.limiter() name it takes its limits from (a pattern ends in *)' },
+  max: { type: ['integer', 'null'], description: 'Starts per window; null without a rate' },
+  perMs: nullableInt,
+  concurrency: { type: ['integer', 'null'], description: 'Heads running at once; null without a concurrency limit' },
+  usedInWindow: { type: 'integer', description: 'Starts in the current window (now − perMs, now]' },
+  running: { type: 'integer', description: 'Running slots held now, across every instance' },
+  queuesWaiting: { type: 'integer', description: 'Queues throttled waiting for it' },
+  paused: bool,
+  pausedUntil: { type: ['integer', 'null'], description: 'End of a back-off pause; null when not paused or paused by an operator until resumed' },
+  pausedBy: { type: ['string', 'null'], enum: ['operator', 'backoff', null] },
+  backoffs: { type: 'integer', description: 'FST_FIFO_RATE_LIMITED back-offs recorded (state kept a day after last use)' },
+})
 
 const args = { type: ['string', 'null'], description: 'The arguments array as JSON text; null when dashboard.showArgs is false' }
 
@@ -171,6 +190,7 @@ const overview = object({
   halted: int,
   paused: int,
   missingHandler: int,
+  throttled: { type: 'integer', description: 'Queues whose head waits for a limiter token or a back-off' },
   pendingTasks: int,
   deadLetters: int,
   liveInstances: int,
@@ -216,6 +236,8 @@ export const schemas = {
   skip: { tags, summary: 'Move the head to the dead letters and let the queue continue', params: queueParams, querystring: emptyQuery, body: actionBody, response: { 200: object({ ok: bool, queue: nullable(queueView), dead: deadView }), ...errorResponses } },
   requeue: { tags, summary: 'Append a dead letter to the tail of its queue again', params: idParams, querystring: emptyQuery, body: emptyBody, response: { 200: object({ ok: bool, task: enqueued }), ...errorResponses } },
   deleteDead: { tags, summary: 'Delete a dead letter', params: idParams, querystring: emptyQuery, body: emptyBody, response: { 200: object({ ok: bool }), ...errorResponses } },
+  limiters: { tags, summary: 'Limiters: limits, use in the current window, running slots, waiting queues, pause', querystring: emptyQuery, response: { 200: object({ items: { type: 'array', items: limiterView }, now: int }), ...errorResponses } },
+  limiterAction: { tags, summary: 'pause (until resumed) | resume a limiter on every instance', params: limiterParams, querystring: emptyQuery, body: emptyBody, response: { 200: object({ ok: bool, limiter: limiterView }), ...errorResponses } },
   metrics: {
     tags,
     summary: 'Prometheus text format',

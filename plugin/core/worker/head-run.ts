@@ -3,6 +3,7 @@ import { backoffDelay, runInContext, type TaskDefinition } from '../registry'
 import type { ClaimedTask, FailInput } from '../../store/store'
 import { parseArgs } from '../task'
 import { fenced, leaseStillOurs, settle } from './leases'
+import { backOff, releaseSlot, takeToken, type Backoff } from './limits'
 import { RunContext } from './run-context'
 import { abortRun, type Hold, type WorkerState } from './state'
 
@@ -43,10 +44,23 @@ export async function runHead (s: WorkerState, hold: Hold, task: ClaimedTask): P
     // Earlier runs were lost (crash or lease loss) and used up the attempts.
     return failure(def, task, `attempt ${task.attempt} exceeds attempts (${def.attempts}): earlier runs were lost to a crash or a lost lease${task.lastError === undefined ? '' : `; last error: ${task.lastError}`}`, false)
   }
-  return await invoke(s, hold, def, task, args)
+  if (def.limiter === undefined) {
+    const outcome = await invoke(s, hold, def, task, args)
+    return isBackoff(outcome) ? await backOff(s, hold, def, task, outcome) : outcome
+  }
+  hold.limiter = null
+  const gate = await takeToken(s, hold, def, task, args)
+  if (gate !== 'go') return gate
+  const outcome = await invoke(s, hold, def, task, args)
+  releaseSlot(s, hold)
+  return isBackoff(outcome) ? await backOff(s, hold, def, task, outcome) : outcome
 }
 
-async function invoke (s: WorkerState, hold: Hold, def: TaskDefinition, task: ClaimedTask, args: unknown[]): Promise<'succeeded' | FailInput> {
+function isBackoff (outcome: 'succeeded' | FailInput | Backoff): outcome is Backoff {
+  return typeof outcome === 'object' && 'backoffMs' in outcome
+}
+
+async function invoke (s: WorkerState, hold: Hold, def: TaskDefinition, task: ClaimedTask, args: unknown[]): Promise<'succeeded' | FailInput | Backoff> {
   const ctx = new RunContext(hold, task, def.attempts, s.o.log)
   let timer: NodeJS.Timeout | undefined
   const started = performance.now()
@@ -76,7 +90,12 @@ async function invoke (s: WorkerState, hold: Hold, def: TaskDefinition, task: Cl
   } catch (err) {
     hold.span?.error(err)
     if (hold.lost) return { error: describeError(err), maxAttempts: def.attempts, delayMs: 0, onExhausted: def.onExhausted }
-    const unrecoverable = (err as { code?: unknown } | null)?.code === 'FST_FIFO_UNRECOVERABLE'
+    const code = (err as { code?: unknown } | null)?.code
+    if (code === 'FST_FIFO_RATE_LIMITED' && typeof (err as { retryAfterMs?: unknown }).retryAfterMs === 'number') {
+      ctx.log.info({ retryAfterMs: (err as { retryAfterMs: number }).retryAfterMs }, 'fastify-fifo: task backed off (rate limited); it stays at its head')
+      return { backoffMs: (err as { retryAfterMs: number }).retryAfterMs, error: describeError(err) }
+    }
+    const unrecoverable = code === 'FST_FIFO_UNRECOVERABLE'
     ctx.log.warn({ err: describeError(err) }, unrecoverable ? 'fastify-fifo: task failed unrecoverably' : 'fastify-fifo: task failed')
     return failure(def, task, describeError(err), unrecoverable)
   } finally {

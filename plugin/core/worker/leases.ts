@@ -1,5 +1,6 @@
 import { FST_FIFO_LEASE_LOST } from '../errors'
 import type { ClaimedTask } from '../../store/store'
+import { heldSlots } from './limits'
 import { abortRun, sleep, type Hold, type WorkerState } from './state'
 
 /**
@@ -12,6 +13,9 @@ import { abortRun, sleep, type Hold, type WorkerState } from './state'
 export async function heartbeat (s: WorkerState): Promise<void> {
   const holds = [...s.holds.values()].filter((h) => !h.lost)
   const sentAt = Date.now()
+  // Limiter slots live as long as the leases of the heads holding them (another key base: a call of its own).
+  const slots = heldSlots(s)
+  if (slots.length > 0) s.o.store.renewLimits(slots, s.o.leaseMs).catch((err: unknown) => { s.storeFailed(err) })
   try {
     const lost = await s.o.store.heartbeat(
       { ...s.o.instance, handlers: s.o.registry.names },

@@ -94,7 +94,9 @@ async function runHeads (s: WorkerState, hold: Hold): Promise<void> {
 
 /** A task may run ahead of its predecessor's stored completion only when nothing but its own run can stop it. */
 function canRunAhead (s: WorkerState, task: ClaimedTask): boolean {
-  return task.corrupt === undefined && s.o.registry.get(task.name) !== undefined
+  // A head that needs a limiter token takes it right before it starts, not ahead of its predecessor's completion.
+  const def = s.o.registry.get(task.name)
+  return task.corrupt === undefined && def !== undefined && def.limiter === undefined
 }
 
 /**

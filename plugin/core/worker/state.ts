@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics'
 import type { Registry } from '../registry'
 import type { RunOutcome, RunSpan, Tracing } from '../tracing'
 import type { ClaimedTask, CompleteResult, InstanceInfo, LeaseRef, Store } from '../../store/store'
+import type { HeldSlot } from './limits'
 
 export interface WorkerOptions {
   store: Store
@@ -49,6 +50,10 @@ export interface Hold {
    * so its own reply decides.
    */
   settling: boolean
+  /** The concrete limiter of the current head, once its token was asked for (null: none). */
+  limiter: string | null
+  /** The running slot the current head holds (a limiter with a concurrency), given back when it settles. */
+  slot: HeldSlot | null
   done: Promise<void>
   /** The current head's process span (tracing only), until its outcome is known. */
   span: RunSpan | null

@@ -146,6 +146,8 @@ export class Worker {
       confirmedUntil: sentAt + s.o.leaseMs,
       lost: false,
       settling: false,
+      limiter: null,
+      slot: null,
       done: Promise.resolve(),
       span: null,
     }

@@ -6,7 +6,7 @@ import type { MemoryState } from './state'
 
 export function overview (state: MemoryState): Overview {
   const now = state.now()
-  const counts = { waiting: 0, running: 0, retrying: 0, halted: 0, paused: 0, 'missing-handler': 0 }
+  const counts = { waiting: 0, running: 0, retrying: 0, halted: 0, paused: 0, 'missing-handler': 0, throttled: 0 }
   let oldestHead = Infinity
   for (const q of state.queues.values()) {
     counts[queueState(q)]++
@@ -27,6 +27,7 @@ export function overview (state: MemoryState): Overview {
     halted: counts.halted,
     paused: counts.paused,
     missingHandler: counts['missing-handler'],
+    throttled: counts.throttled,
     pendingTasks: state.tasks.size,
     deadLetters: state.dead.size,
     liveInstances,

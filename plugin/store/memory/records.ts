@@ -28,6 +28,9 @@ export interface QueueRecord {
   retryAt: number | null
   haltedAt: number | null
   missingHandler: string | null
+  /** Throttled: when its head may try for a token again, and the limiter it waits for ('' for none). */
+  throttledUntil: number | null
+  limiter: string | null
 }
 
 export interface DeadRecord extends DeadLetter {
@@ -44,6 +47,7 @@ export function queueState (q: QueueRecord): QueueState {
   if (q.paused) return 'paused'
   if (q.haltedAt !== null) return 'halted'
   if (q.retryAt !== null) return 'retrying'
+  if (q.throttledUntil !== null) return 'throttled'
   if (q.missingHandler !== null) return 'missing-handler'
   return 'waiting'
 }
@@ -91,6 +95,8 @@ export function queueRow (q: QueueRecord, head: TaskRecord | undefined): QueueRo
     retryAt: q.retryAt,
     missingHandler: q.missingHandler,
     haltedAt: q.haltedAt,
+    throttledUntil: q.throttledUntil,
+    limiter: q.throttledUntil === null ? null : q.limiter,
   }
 }
 

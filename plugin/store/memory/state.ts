@@ -6,6 +6,7 @@ import { ThroughputStats } from './stats'
 import { taskFields } from '../rows'
 import { TaskList } from './task-list'
 import { WakeSignal } from './wake'
+import type { LimiterRecord } from './limits'
 
 export interface InstanceRecord {
   info: InstanceInfo
@@ -32,6 +33,12 @@ export class MemoryState {
   readonly held = new Set<string>()
   readonly retrying = new Set<string>()
   readonly parked = new Set<string>()
+  readonly throttled = new Set<string>()
+  /** Held queues woken before their throttle landed (see Store.throttle). */
+  readonly nudged = new Set<string>()
+  /** Rate-limit back-offs of a queue's current head. */
+  readonly backoffs = new Map<string, { taskId: string, count: number }>()
+  readonly limiters = new Map<string, LimiterRecord>()
   /** Oldest first; Map order makes dropping the oldest O(1). */
   readonly dead = new Map<string, DeadRecord>()
   /** In enqueue order, so expired entries can be pruned from the front. */
@@ -52,7 +59,7 @@ export class MemoryState {
   append (task: TaskRecord, schedule = true): void {
     let q = this.queues.get(task.queue)
     if (q === undefined) {
-      q = { name: task.queue, ids: new TaskList(), nextSeq: 0, lease: null, paused: false, retryAt: null, haltedAt: null, missingHandler: null }
+      q = { name: task.queue, ids: new TaskList(), nextSeq: 0, lease: null, paused: false, retryAt: null, haltedAt: null, missingHandler: null, throttledUntil: null, limiter: null }
       this.queues.set(q.name, q)
     }
     task.seq = q.nextSeq++
@@ -82,6 +89,7 @@ export class MemoryState {
       this.ready.delete(q.name)
       this.retrying.delete(q.name)
       this.parked.delete(q.name)
+      this.throttled.delete(q.name)
       return false
     }
     if (queueState(q) !== 'waiting' || q.ids.length === 0) {
@@ -122,8 +130,11 @@ export class MemoryState {
     q.retryAt = null
     q.haltedAt = null
     q.missingHandler = null
+    q.throttledUntil = null
+    q.limiter = null
     this.retrying.delete(q.name)
     this.parked.delete(q.name)
+    this.throttled.delete(q.name)
     return task
   }
 

@@ -78,7 +78,7 @@ export function num (value: Reply | undefined): number | null {
 }
 
 /** Number of reply fields per queue row (see lua/_row.lua). */
-export const ROW_FIELDS = 9
+export const ROW_FIELDS = 10
 
 /** A `{p}:heads` field: `<attempts>` or `<attempts>\n<lastError>` (see lua/_head.lua). */
 export function decodeHead (value: Reply | undefined): { attempts: number, lastError: string | null } {
@@ -90,11 +90,12 @@ export function decodeHead (value: Reply | undefined): { attempts: number, lastE
 }
 
 /** A queue's state by the contract's precedence (as MemoryStore and lua/_state.lua). */
-export function stateOf (row: Pick<QueueRow, 'paused' | 'haltedAt' | 'retryAt' | 'missingHandler'>, leased: boolean): QueueState {
+export function stateOf (row: Pick<QueueRow, 'paused' | 'haltedAt' | 'retryAt' | 'missingHandler' | 'throttledUntil'>, leased: boolean): QueueState {
   if (leased) return 'running'
   if (row.paused) return 'paused'
   if (row.haltedAt !== null) return 'halted'
   if (row.retryAt !== null) return 'retrying'
+  if (row.throttledUntil !== null) return 'throttled'
   if (row.missingHandler !== null) return 'missing-handler'
   return 'waiting'
 }
@@ -125,15 +126,20 @@ export function decodeQueueRow (reply: ReplyList, at: number): QueueRow {
   const r = (i: number): Reply => reply[at + i] ?? null
   const head = str(r(2))
   const lease = decodeLease(str(r(4)))
+  // A {p}:delayed score is a throttle when {p}:throttled names the queue's limiter.
+  const limiter = str(r(9))
+  const delayedUntil = num(r(5))
   const row = {
     depth: num(r(1)) ?? 0,
     paused: num(r(8)) === 1,
     head: head === null ? null : headInfo(head, r(3)),
     holder: lease?.owner ?? null,
     leaseExpiresAt: lease?.expiresAt ?? null,
-    retryAt: num(r(5)),
+    retryAt: limiter === null ? delayedUntil : null,
     missingHandler: str(r(6)),
     haltedAt: num(r(7)),
+    throttledUntil: limiter === null ? null : delayedUntil,
+    limiter,
   }
   return { name: String(r(0)), state: stateOf(row, lease !== null), ...row }
 }

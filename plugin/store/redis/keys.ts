@@ -64,12 +64,32 @@ export interface RedisKeys {
   q: string
   /** `{p}:dd:` — prefix of `{p}:dd:<dedupeId>`, a STRING `id\nQ\nname` that expires after dedupeMs. */
   dd: string
+  /** `{p}:throttled` HASH Q → limiter name ('' for none) of a throttled queue; its due time is its `delayed` score. */
+  throttled: string
+  /** `{p}:backoffs` HASH Q → `<taskId>\t<count>\t<last ms>`: rate-limit back-offs of the current head. */
+  backoffs: string
+  /** `{p}:nudged` SET of held queues woken before their throttle landed (see throttle.lua). */
+  nudged: string
+  // Limiter keys, under the limiter's own base (limiterBase in redis-store.ts). L = limiter name.
+  /** `{p}:limiters` SET of limiter names used in the last day. */
+  limiters: string
+  /** `{p}:lim:` — prefix of `{p}:lim:<L>`, a HASH: def (`max:perMs:concurrency`), pause (`<until ms or -1>:<by>`), next (promised time), backoffs. */
+  lim: string
+  /** `{p}:limw:` — prefix of `{p}:limw:<L>`, the ZSET of starts in the window (score: start ms). */
+  limw: string
+  /** `{p}:limc:` — prefix of `{p}:limc:<L>`, the ZSET of running slots `Q\ntoken\ntaskId` → expiry ms. */
+  limc: string
+  /** `{p}:limq:` — prefix of `{p}:limq:<L>`, the ZSET of queues waiting for a slot or a resume → since (ms). */
+  limq: string
 }
 
 export type KeyName = keyof RedisKeys
 
 const names: KeyName[] = ['ready', 'lease', 'delayed', 'halted', 'paused', 'parked', 'queues', 'qid', 'qname',
-  'qseq', 'tseq', 'token', 'epoch', 'heads', 'pending', 'moved', 'dead', 'deadrec', 'stats', 'inst', 'beat', 'wake', 'q', 'dd']
+  'qseq', 'tseq', 'token', 'epoch', 'heads', 'pending', 'moved', 'dead', 'deadrec', 'stats', 'inst', 'beat', 'wake', 'q', 'dd',
+  'throttled', 'backoffs', 'nudged', 'limiters', 'lim', 'limw', 'limc', 'limq']
+/** Keys that are prefixes of per-queue, per-dedupe or per-limiter keys. */
+const PREFIXES = new Set<KeyName>(['q', 'dd', 'lim', 'limw', 'limc', 'limq'])
 
 export function isKeyName (name: string): name is KeyName {
   return (names as string[]).includes(name)
@@ -82,7 +102,7 @@ export function keyBase (prefix: string): string {
 
 /** What follows the base in key `name`. */
 export function keySuffix (name: KeyName): string {
-  return name === 'q' || name === 'dd' ? `${name}:` : name
+  return PREFIXES.has(name) ? `${name}:` : name
 }
 
 /** The keys of namespace `prefix` (with one partition). */

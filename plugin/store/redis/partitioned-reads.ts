@@ -9,7 +9,7 @@ import type { RedisStore } from './redis-store'
  * the order one partition would give, instances joined by id.
  */
 
-const SUMMED = ['queues', 'waiting', 'running', 'retrying', 'halted', 'paused', 'missingHandler', 'pendingTasks', 'deadLetters',
+const SUMMED = ['queues', 'waiting', 'running', 'retrying', 'halted', 'paused', 'missingHandler', 'throttled', 'pendingTasks', 'deadLetters',
   'completedLastMinute', 'failedLastMinute'] as const
 
 export function mergeOverviews (all: Overview[]): Overview {

@@ -1,8 +1,9 @@
 import { FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../core/errors'
 import type {
-  ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
-  ListQueuesQuery, NewTask, Overview, Page, PartitionRow, QueueRow, Store, TaskRow,
+  AcquireResult, ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
+  LimiterState, LimitHolder, LimitSpec, ListQueuesQuery, NewTask, Overview, Page, PartitionRow, QueueRow, Store, TaskRow, ThrottleInput, ThrottleResult,
 } from '../store'
+import { withWaiting } from './limits'
 import { RedisConnection } from './connection'
 import { checkPartitions } from './partition-record'
 import { globalId, MAX_PARTITIONS, partitionBase, queuePartition, splitId } from './partitions'
@@ -266,6 +267,55 @@ export class PartitionedRedisStore implements Store {
     if (wait === null) return
     this.#waiter = null
     wait.resolve(false)
+  }
+
+  // Limiters: a limiter's state lives on the partition its name hashes to (the
+  // function that places queues), so limiters spread over the partitions like
+  // queues; a throttle mark stays with its queue. See limits.ts.
+
+  #limiter (name: string): RedisStore {
+    return this.partitions[queuePartition(name, this.#n)]
+  }
+
+  async acquireLimit (limit: LimitSpec, holder: LimitHolder, slotMs: number): Promise<AcquireResult> {
+    return await this.#limiter(limit.name).limits.acquire(limit, holder, slotMs)
+  }
+
+  async releaseLimit (limiter: string, holder: LimitHolder): Promise<void> {
+    await this.wakeThrottled(await this.#limiter(limiter).limits.release(limiter, holder), false)
+  }
+
+  async renewLimits (slots: Array<{ limiter: string, holder: LimitHolder }>, slotMs: number): Promise<void> {
+    const by = this.partitions.map((): typeof slots => [])
+    for (const slot of slots) by[queuePartition(slot.limiter, this.#n)].push(slot)
+    await Promise.all(this.partitions.map(async (p, i) => { await p.limits.renew(by[i], slotMs) }))
+  }
+
+  async throttle (lease: LeaseRef, input: ThrottleInput): Promise<ThrottleResult> {
+    return await this.#local(lease.queue, async (p) => await p.throttle(lease, input))
+  }
+
+  async wakeThrottled (queues: string[], onlyDue: boolean): Promise<number> {
+    const by = this.partitions.map((): string[] => [])
+    for (const q of queues) by[queuePartition(q, this.#n)].push(q)
+    const woken = await Promise.all(by.map(async (names, i) => names.length === 0 ? 0 : await this.#local(names[0], async (p) => await p.wakeThrottled(names, onlyDue))))
+    return woken.reduce((a, b) => a + b, 0)
+  }
+
+  async pauseLimiter (name: string, backoffMs: number | null): Promise<void> {
+    await this.#limiter(name).limits.pause(name, backoffMs)
+  }
+
+  async resumeLimiter (name: string): Promise<void> {
+    await this.wakeThrottled(await this.#limiter(name).limits.resume(name), false)
+  }
+
+  async listLimiters (): Promise<LimiterState[]> {
+    const [states, throttled] = await Promise.all([
+      Promise.all(this.partitions.map(async (p) => await p.limits.states())),
+      Promise.all(this.partitions.map(async (p) => await p.limits.throttledNames())),
+    ])
+    return withWaiting(states.flat(), throttled.flat())
   }
 
   async pause (queue: string): Promise<void> { await this.#of(queue).pause(queue) }

@@ -2,8 +2,8 @@ import { joinRequestField, refuseRequestField } from '../extras'
 import { Cluster, type Redis } from 'ioredis'
 import { FST_FIFO_STORE_FORMAT, FST_FIFO_CONFLICT, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../core/errors'
 import type {
-  ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
-  ListQueuesQuery, NewTask, Overview, Page, PartitionRow, QueueRow, Store, TaskRow,
+  AcquireResult, ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
+  LimiterState, LimitHolder, LimitSpec, ListQueuesQuery, NewTask, Overview, Page, PartitionRow, QueueRow, Store, TaskRow, ThrottleInput, ThrottleResult,
 } from '../store'
 import {
   decodeDead, decodeInstance, decodeQueueRow, decodeTask, deadTaskRow, num, pendingTaskRow, publicDead, ROW_FIELDS, str,
@@ -16,6 +16,7 @@ import { checkPartitions } from './partition-record'
 import { partitionRows } from './partitioned-reads'
 import { ReplicaWait } from './replication'
 import { ScriptRunner, scripts, type ScriptName, type WakeMode } from './scripts'
+import { RedisLimits, withWaiting } from './limits'
 
 export interface RedisStoreOptions {
   /**
@@ -65,7 +66,7 @@ function outcomeError (code: number, subject: string, detail?: Reply): Error {
     case ScriptOutcome.NoSuchDeadLetter: return new FST_FIFO_NOT_FOUND(`dead letter ${q} does not exist`)
     case ScriptOutcome.HeadRunning: return new FST_FIFO_CONFLICT(`queue ${q} is running its head: pause it and skip once the head has settled`)
     case ScriptOutcome.QueueEmpty: return new FST_FIFO_CONFLICT(`queue ${q} is empty: there is no head to skip`)
-    case ScriptOutcome.WrongState: return new FST_FIFO_CONFLICT(`queue ${q} is ${String(detail)}: only a halted or retrying head can be retried`)
+    case ScriptOutcome.WrongState: return new FST_FIFO_CONFLICT(`queue ${q} is ${String(detail)}: only a halted, retrying or throttled head can be retried`)
     case ScriptOutcome.CorruptDeadLetter: return new FST_FIFO_CONFLICT(`dead letter ${q} is corrupt and cannot be requeued; delete it instead`)
     default: return new Error(`fifo: unexpected script outcome ${code} for ${q}`)
   }
@@ -178,6 +179,7 @@ export class RedisStore implements Store {
   #sending = 0
   /** Set with the `replicas` option. */
   readonly #replicas: ReplicaWait | null = null
+  readonly #limits: RedisLimits
 
   constructor (options: RedisStoreOptions, partition?: PartitionContext) {
     if (typeof options.prefix !== 'string' || options.prefix === '' || /[{}\s]/.test(options.prefix)) {
@@ -203,6 +205,10 @@ export class RedisStore implements Store {
       }
       this.#replicas = new ReplicaWait(this.#conn, replicas, timeoutMs, options.commandTimeoutMs)
     }
+    this.#limits = new RedisLimits(
+      async (name, args) => await this.#send(name, args, asIs),
+      async () => await this.#conn.call('listLimiters', async () => await this.#conn.client.hvals(this.keys.throttled))
+    )
   }
 
   /**
@@ -399,6 +405,44 @@ export class RedisStore implements Store {
     this.#conn.interrupt()
   }
 
+  acquireLimit (limit: LimitSpec, holder: LimitHolder, slotMs: number): Promise<AcquireResult> {
+    return this.#limits.acquire(limit, holder, slotMs)
+  }
+
+  async releaseLimit (limiter: string, holder: LimitHolder): Promise<void> {
+    await this.#limits.wake(await this.#limits.release(limiter, holder), false)
+  }
+
+  async renewLimits (slots: Array<{ limiter: string, holder: LimitHolder }>, slotMs: number): Promise<void> {
+    await this.#limits.renew(slots, slotMs)
+  }
+
+  async throttle (lease: LeaseRef, input: ThrottleInput): Promise<ThrottleResult> {
+    return await this.#limits.throttle(lease, input)
+  }
+
+  async wakeThrottled (queues: string[], onlyDue: boolean): Promise<number> {
+    return await this.#limits.wake(queues, onlyDue)
+  }
+
+  async pauseLimiter (name: string, backoffMs: number | null): Promise<void> {
+    await this.#limits.pause(name, backoffMs)
+  }
+
+  async resumeLimiter (name: string): Promise<void> {
+    await this.#limits.wake(await this.#limits.resume(name), false)
+  }
+
+  async listLimiters (): Promise<LimiterState[]> {
+    const [states, throttled] = await Promise.all([this.#limits.states(), this.#limits.throttledNames()])
+    return withWaiting(states, throttled)
+  }
+
+  /** The limiter primitives on this store's key base (PartitionedRedisStore routes them by limiter and by queue). */
+  get limits (): RedisLimits {
+    return this.#limits
+  }
+
   async pause (queue: string): Promise<void> {
     const code = await this.#run('pause', [queue]) as number
     if (code < 0) throw outcomeError(code, queue)
@@ -450,6 +494,7 @@ export class RedisStore implements Store {
       halted: Number(r[5]),
       paused: Number(r[6]),
       missingHandler: Number(r[7]),
+      throttled: Number(r[132] ?? 0),
       pendingTasks: Math.max(0, Number(r[8])),
       deadLetters: Number(r[9]),
       liveInstances: Number(r[10]),

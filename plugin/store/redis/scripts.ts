@@ -14,6 +14,7 @@ export type ScriptName =
   | 'enqueue' | 'claim' | 'complete' | 'fail' | 'release' | 'park' | 'heartbeat' | 'remove-instance' | 'sweep'
   | 'pause' | 'resume' | 'retry-head' | 'skip-head' | 'requeue-dead' | 'delete-dead'
   | 'overview' | 'list-queues' | 'get-queue' | 'queue-tasks' | 'get-task' | 'list-dead' | 'list-instances'
+  | 'throttle' | 'wake-throttled' | 'limit-acquire' | 'limit-release' | 'limit-renew' | 'limit-pause' | 'limit-resume' | 'list-limiters'
 
 // overview and list-queues refresh running queues' listing scores, so they write.
 const READ_ONLY = new Set<ScriptName>(['get-queue', 'queue-tasks', 'get-task', 'list-dead', 'list-instances'])

@@ -2,9 +2,9 @@
 -- decodes (it derives the state by the contract's precedence):
 --   name, depth, head record|nil, attempts[\nlastError]|nil,
 --   token:number:expiresAt:flags:owner|nil, retryAt|nil, missingHandler|nil,
---   haltedAt|nil, paused 0|1
+--   haltedAt|nil, paused 0|1, limiter|nil (set when the delayed score is a throttle)
 -- Expects locals K_QID, K_Q, K_HEADS, K_LEASE, K_DELAYED, K_PARKED, K_HALTED,
--- K_PAUSED holding those keys.
+-- K_PAUSED, K_THROTTLED holding those keys.
 
 -- Appends the row of `name` to `out`; false when the queue does not exist.
 local function appendRow (out, name)
@@ -20,5 +20,6 @@ local function appendRow (out, name)
   out[n + 7] = rcall('HGET', K_PARKED, name)
   out[n + 8] = rcall('HGET', K_HALTED, name)
   out[n + 9] = rcall('SISMEMBER', K_PAUSED, name)
+  out[n + 10] = rcall('HGET', K_THROTTLED, name)
   return true
 end

@@ -14,16 +14,17 @@
 -- KEYS[7] halted   HASH queue → haltedAt
 -- KEYS[8] paused   SET of paused queues
 -- KEYS[9] queues   ZSET listing index
+-- KEYS[10] throttled HASH queue → limiter name
 --
 -- ARGV[1] state filter, '' for any
 -- ARGV[2] name substring (case-sensitive), '' for any
 -- ARGV[3] offset
 -- ARGV[4] limit
 --
--- Returns {total, <9 row fields> per queue on the page}.
+-- Returns {total, <10 row fields> per queue on the page}.
 local rcall = redis.call
-local K_QID, K_Q, K_HEADS, K_LEASE, K_DELAYED, K_PARKED, K_HALTED, K_PAUSED =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local K_QID, K_Q, K_HEADS, K_LEASE, K_DELAYED, K_PARKED, K_HALTED, K_PAUSED, K_THROTTLED =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[10]
 -- @include _queue
 -- @include _refresh
 -- @include _row
@@ -43,8 +44,9 @@ else
     for i = 1, #list do s[list[i]] = true end
     return s
   end
-  local held, paused, halted, delayed, parked
+  local held, paused, halted, delayed, parked, throttled
   if state ~= '' then
+    throttled = set(rcall('HKEYS', K_THROTTLED))
     held = set(rcall('HKEYS', K_LEASE))
     paused = set(rcall('SMEMBERS', K_PAUSED))
     halted = set(rcall('HKEYS', K_HALTED))
@@ -55,7 +57,7 @@ else
     if held[name] then return 'running' end
     if paused[name] then return 'paused' end
     if halted[name] then return 'halted' end
-    if delayed[name] then return 'retrying' end
+    if delayed[name] then return throttled[name] and 'throttled' or 'retrying' end
     if parked[name] then return 'missing-handler' end
     return 'waiting'
   end

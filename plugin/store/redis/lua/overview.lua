@@ -1,6 +1,6 @@
 -- overview: the totals of the admin overview, read atomically. State counts
 -- follow the contract's precedence (running, paused, halted, retrying,
--- missing-handler, waiting), so they add up to the number of queues. Running
+-- throttled, missing-handler, waiting), so they add up to the number of queues. Running
 -- queues' listing scores are refreshed first (see _refresh.lua) for the oldest
 -- head, so this script writes.
 --
@@ -17,11 +17,13 @@
 -- KEYS[11] stats   HASH of 10 s buckets
 -- KEYS[12] qid     HASH queue → number
 -- KEYS[13] q       prefix of the queue lists
+-- KEYS[14] throttled HASH queue → limiter name
 --
 -- Returns {now, queues, waiting, running, retrying, halted, paused,
 -- missingHandler, pendingTasks, deadLetters, liveInstances, oldest head
 -- enqueuedAt or -1, then completed and failed per 10 s bucket for the 60
--- buckets up to now, oldest first (nil for none)}.
+-- buckets up to now, oldest first (nil for none), then throttled} (retrying
+-- counts only the delayed queues that are not throttled).
 local rcall = redis.call
 -- @include _clock
 -- @include _queue
@@ -55,12 +57,14 @@ for i = 1, #haltedNames do
   if at and (oldest == -1 or at < oldest) then oldest = at end
 end
 
+local throttledNames = rcall('HKEYS', KEYS[14])
+local throttled = unpaused(throttledNames)
 local out = {
   now,
   rcall('ZCARD', KEYS[1]),
   rcall('LLEN', KEYS[2]),
   rcall('HLEN', KEYS[3]),
-  unpaused(rcall('ZRANGE', KEYS[4], 0, -1)),
+  unpaused(rcall('ZRANGE', KEYS[4], 0, -1)) - throttled,
   unpaused(haltedNames),
   pausedCount,
   unpaused(rcall('HKEYS', KEYS[7])),
@@ -77,4 +81,5 @@ for b = bucket - 59, bucket do
 end
 local counts = rcall('HMGET', KEYS[11], unpack(fields))
 for i = 1, #counts do out[12 + i] = counts[i] end
+out[13 + #counts] = throttled
 return out

@@ -19,6 +19,7 @@
 -- KEYS[15] dead    LIST of dead letter ids, newest first
 -- KEYS[16] deadrec HASH id → dead letter entry
 -- KEYS[17] tseq    counter of task numbers (ids for corrupt records)
+-- KEYS[18] throttled HASH queue → limiter name
 --
 -- ARGV[1] queue
 -- ARGV[2] reason, shown with the dead letter
@@ -42,8 +43,9 @@ local rec = rcall('LPOP', listKey)
 if not rec then return {-5} end
 
 local paused = rcall('SISMEMBER', KEYS[5], queue) == 1
--- The halt, retry or missing-handler mark belonged to the head; without one an unpaused queue was waiting.
+-- The halt, retry, throttle or missing-handler mark belonged to the head; without one an unpaused queue was waiting.
 local marks = rcall('HDEL', KEYS[6], queue) + rcall('ZREM', KEYS[7], queue) + rcall('HDEL', KEYS[8], queue)
+rcall('HDEL', KEYS[18], queue)
 local wasWaiting = not paused and marks == 0
 local attempts, lastError = headState(rcall('HGET', KEYS[9], queue))
 rcall('HDEL', KEYS[9], queue)

@@ -1,7 +1,7 @@
 -- sweep: housekeeping, safe to run from every instance at once.
 --   expired leases      → the queue is waiting again (back of the ready list);
 --                         the head's attempt stays counted (it may have started)
---   due retries         → waiting again
+--   due retries and throttled queues whose time has come → waiting again
 --   missing-handler queues whose handler is in ARGV → waiting again
 --   stats buckets older than the 60 shown, expired instance records → dropped
 -- A paused queue leaves its mark but does not become waiting. One wake-up
@@ -21,10 +21,14 @@
 -- KEYS[9] inst     HASH instance id → record
 -- KEYS[10] q       prefix of the queue lists
 -- KEYS[11] queues  ZSET listing index
+-- KEYS[12] throttled HASH queue → limiter name
+-- KEYS[13] nudged  SET of queues woken while held
+-- KEYS[14] backoffs HASH queue → taskId\tcount\tlast ms
 --
 -- ARGV[1..] handler names the calling instance has
 --
--- Returns {recovered, promoted, unparked, nextRetryAt (ms) or -1}.
+-- Returns {recovered, promoted, unparked, nextRetryAt (ms) or -1}; nextRetryAt
+-- covers throttled queues too.
 local rcall = redis.call
 -- @include _clock
 -- @include _queue
@@ -60,6 +64,16 @@ for i = 1, #due do
   rcall('ZREM', KEYS[4], due[i])
   toWaiting(due[i])
 end
+if #due > 0 and rcall('HLEN', KEYS[12]) > 0 then
+  for i = 1, #due do rcall('HDEL', KEYS[12], due[i]) end
+end
+-- A nudge left by a holder that never throttled (it crashed, or got its slot after all).
+if rcall('SCARD', KEYS[13]) > 0 then
+  local nudged = rcall('SMEMBERS', KEYS[13])
+  for i = 1, #nudged do
+    if rcall('HEXISTS', KEYS[1], nudged[i]) == 0 then rcall('SREM', KEYS[13], nudged[i]) end
+  end
+end
 
 local unparked = 0
 if #ARGV > 0 then
@@ -88,6 +102,14 @@ if tonumber(rcall('HGET', KEYS[7], 'p')) ~= bucket then
     if fields[i] ~= 'p' and (b == nil or b <= bucket - 60) then rcall('HDEL', KEYS[7], fields[i]) end
   end
   rcall('HSET', KEYS[7], 'p', bucket)
+  -- Back-off counts of heads that have not backed off for an hour (they settled, or got on).
+  if rcall('HLEN', KEYS[14]) > 0 then
+    local counts = rcall('HGETALL', KEYS[14])
+    for i = 1, #counts, 2 do
+      local last = tonumber(string.match(counts[i + 1], '\t(%d+)$'))
+      if not last or last < now - 3600000 then rcall('HDEL', KEYS[14], counts[i]) end
+    end
+  end
 end
 
 local gone = rcall('ZRANGEBYSCORE', KEYS[8], '-inf', now, 'LIMIT', 0, 1000)

@@ -38,6 +38,8 @@ export interface AppConfig {
   logLevel?: string
   /** The web framework. @default 'fastify' */
   adapter?: 'fastify' | 'express'
+  /** When set, the step task takes a token of one limiter `shared` with these limits (test/multi/limits.test.ts). */
+  limiter?: { max?: number, perMs?: number, concurrency?: number }
 }
 
 /** What a task asks its handler to do. `ms`: how long it works. */
@@ -104,8 +106,10 @@ async function main (): Promise<void> {
   }, hostLogFile(cfg.logDir, cfg.inst), cfg.logLevel ?? 'warn')
   if (cfg.observe !== false) observeStore(host.fifo.store, { write: emit })
 
+  if (cfg.limiter !== undefined) host.fifo.limiter('shared', cfg.limiter)
   const step = host.fifo.define('step', {
     queue: (queue: string) => queue,
+    ...(cfg.limiter === undefined ? {} : { limiter: 'shared' }),
     attempts: cfg.attempts ?? 5,
     backoff: { type: 'fixed', delayMs: 20 },
     onExhausted: 'dead-letter',

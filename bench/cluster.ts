@@ -3,7 +3,8 @@
 // app's enqueue), and a drain of many queues with no-op handlers: tasks/s,
 // Redis CPU per task on each master (INFO used_cpu_user + used_cpu_sys of
 // each node ÷ tasks), balance = max ÷ mean of the masters' CPU.
-// Run: node scripts/run-ts.mjs bench/cluster.ts [--tasks 20000] [--queues 300]
+// Run: node scripts/run-ts.mjs bench/cluster.ts [--tasks 20000] [--queues 300],
+// or as the `cluster` scenario of `npm run bench` (bench/scenarios/cluster.ts).
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import fifo, { type FifoOptions } from '../plugin'
@@ -14,9 +15,6 @@ const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`)
   return i < 0 ? dflt : Number(process.argv[i + 1])
 }
-const TASKS = arg('tasks', 20_000)
-const QUEUES = arg('queues', 300)
-const PICKUPS = arg('pickups', 200)
 
 async function cpuUs (node: Redis): Promise<number> {
   const info = await node.info('cpu')
@@ -32,7 +30,17 @@ async function app (redis: FifoOptions, worker: boolean, onRun: (q: string, n: n
   return { app: a, job }
 }
 
-async function measure (label: string, redis: FifoOptions, masters: Redis[]): Promise<void> {
+export interface TargetFigures {
+  pickupP50Ms: number
+  pickupP90Ms: number
+  tasksPerSecond: number
+  /** Redis CPU per task on each master (µs). */
+  redisUsPerTask: number[]
+  /** max ÷ mean of redisUsPerTask. */
+  balance: number
+}
+
+export async function measure (label: string, redis: FifoOptions, masters: Redis[], TASKS = arg('tasks', 20_000), QUEUES = arg('queues', 300), PICKUPS = arg('pickups', 200)): Promise<TargetFigures> {
   // Idle pickup: the producer has no worker, so the task is picked up through the wake path.
   let started: (() => void) | null = null
   let runs = 0
@@ -70,6 +78,7 @@ async function measure (label: string, redis: FifoOptions, masters: Redis[]): Pr
   console.log(`${label}: idle pickup p50 ${p50.toFixed(2)} ms, p90 ${p90.toFixed(2)} ms; drain ${TASKS} tasks over ${QUEUES} queues: ${Math.round(TASKS / seconds)} tasks/s; ` +
     `Redis CPU per task ${perTask.map((c) => c.toFixed(1)).join(' / ')} µs (sum ${perTask.reduce((a, b) => a + b, 0).toFixed(1)}), balance max÷mean ${(Math.max(...perTask) / mean).toFixed(2)}`)
   await Promise.all([drainer.app.close(), producer.app.close()])
+  return { pickupP50Ms: p50, pickupP90Ms: p90, tasksPerSecond: TASKS / seconds, redisUsPerTask: perTask, balance: Math.max(...perTask) / mean }
 }
 
 async function main (): Promise<void> {
@@ -87,4 +96,4 @@ async function main (): Promise<void> {
     await single.cleanup()
   }
 }
-main().catch((err: unknown) => { console.error(err); process.exitCode = 1 })
+if (require.main === module) main().catch((err: unknown) => { console.error(err); process.exitCode = 1 })

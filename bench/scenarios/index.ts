@@ -1,4 +1,5 @@
 import type { Bench } from '../lib/context'
+import { cluster } from './cluster'
 import { http } from './http'
 import { manyQueues, wide } from './many'
 import { saturate } from './saturate'
@@ -26,6 +27,7 @@ export const SCENARIOS: Scenario[] = [
   { name: 'wide', run: wide },
   { name: 'http', run: http },
   { name: 'saturate', run: saturate },
+  { name: 'cluster', run: cluster },
 ]
 
 export function scenario (name: string): Scenario | undefined {

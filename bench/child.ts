@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { expressHttpServer } from './lib/express-http'
 import { keyIndex, keyName, workMs, type ChildMessage, type ChildResult, type CpuUse, type Job, type MainMessage, type Shape, type TaskRecords } from './lib/protocol'
 import { openSystem, type Instance } from './systems/types'
 
@@ -290,6 +291,10 @@ async function memory (job: Extract<Job, { role: 'memory' }>): Promise<Running> 
 }
 
 async function http (job: Extract<Job, { role: 'http' }>): Promise<Running & { port: number }> {
+  if (job.framework === 'express') {
+    const server = await expressHttpServer(job.system, job.url, job.ns, (s) => keyName(s % job.keys))
+    return { port: server.port, async run () { return null }, async finish () { return { role: 'http' } }, close: server.close }
+  }
   const app = Fastify({ logger: false })
   const instance: Instance = await openSystem(job.system, { url: job.url, ns: job.ns, handler: null, slots: 1, ownedKeys: [], app })
   let seq = 0

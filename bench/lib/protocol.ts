@@ -12,7 +12,7 @@ export type Job =
   // saturate: enqueues over `keys` keys with `inFlight` calls out, as fast as it can while fewer than `backlog` of its tasks wait (progress = tasks enqueued).
   | { role: 'producer', system: SystemName, url: string, ns: string, keys: number, offset: number, inFlight: number, backlog: number, bullmqShared: boolean }
   | { role: 'memory', system: SystemName, url: string, ns: string, tasks: number }
-  | { role: 'http', system: SystemName, url: string, ns: string, keys: number }
+  | { role: 'http', system: SystemName, url: string, ns: string, keys: number, framework?: 'fastify' | 'express' }
 
 /** grouped: a key's tasks are enqueued together (a lane per key); round-robin: one task of every key in turn. */
 export type Shape = 'grouped' | 'round-robin'

@@ -1,6 +1,7 @@
 import autocannon from 'autocannon'
 import { Child } from '../lib/children'
 import type { Bench } from '../lib/context'
+import type { SystemName } from '../systems/types'
 
 async function cannon (url: string, seconds: number): Promise<autocannon.Result> {
   return await autocannon({ url, connections: 50, duration: seconds })
@@ -13,10 +14,21 @@ async function cannon (url: string, seconds: number): Promise<autocannon.Result>
  * enqueues (no worker), so the figure is the cost of the enqueue itself.
  */
 export async function http (bench: Bench): Promise<void> {
-  const scenario = 'http'
+  await httpOn(bench, 'fastify', 'http', bench.systems)
+}
+
+/**
+ * http-express: the same on Express 5, fastify-fifo through fastify-fifo/express
+ * (req.fifo.enqueue) beside BullMQ's queue.add in the same Express app.
+ */
+export async function httpExpress (bench: Bench): Promise<void> {
+  await httpOn(bench, 'express', 'http-express', bench.systems.filter((s) => s !== 'groupmq'))
+}
+
+async function httpOn (bench: Bench, framework: 'fastify' | 'express', scenario: string, systems: SystemName[]): Promise<void> {
   await bench.interleave(scenario, bench.cfg.heavyRounds, async (system, round) => {
     const ns = await bench.fresh()
-    const child = await Child.start({ role: 'http', system, url: bench.redis.url, ns, keys: 100 })
+    const child = await Child.start({ role: 'http', system, url: bench.redis.url, ns, keys: 100, framework })
     child.go()
     try {
       const base = `http://127.0.0.1:${child.port}`
@@ -36,5 +48,5 @@ export async function http (bench: Bench): Promise<void> {
     } finally {
       await child.end()
     }
-  })
+  }, systems)
 }

@@ -1,6 +1,6 @@
 import type { Bench } from '../lib/context'
 import { cluster } from './cluster'
-import { http } from './http'
+import { http, httpExpress } from './http'
 import { manyQueues, wide } from './many'
 import { saturate } from './saturate'
 import { enqueue, memory, pickupLatency, serialDrain } from './single'
@@ -26,6 +26,7 @@ export const SCENARIOS: Scenario[] = [
   { name: 'many-queues', run: manyQueues },
   { name: 'wide', run: wide },
   { name: 'http', run: http },
+  { name: 'http-express', run: httpExpress },
   { name: 'saturate', run: saturate },
   { name: 'cluster', run: cluster },
 ]

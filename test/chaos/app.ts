@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis'
 import { taskContext } from '../../plugin'
 import { EventLog } from './events'
 import { hostLogFile, makeHost } from './hosts'
@@ -17,6 +18,10 @@ import { observeStore } from './observe'
 export interface AppConfig {
   inst: string
   redisUrl: string
+  /** Instead of redisUrl: a Redis Cluster (startup nodes) or a Sentinel group (test/failover). */
+  redis?: AppRedis
+  /** More plugin options (replicas, partitions…), as given. */
+  plugin?: Record<string, unknown>
   prefix: string
   logDir: string
   leaseMs: number
@@ -40,6 +45,28 @@ export interface AppConfig {
   adapter?: 'fastify' | 'express'
   /** When set, the step task takes a token of one limiter `shared` with these limits (test/multi/limits.test.ts). */
   limiter?: { max?: number, perMs?: number, concurrency?: number }
+}
+
+export type AppRedis =
+  | { cluster: Array<{ host: string, port: number }> }
+  | { sentinels: Array<{ host: string, port: number }>, name: string }
+
+/** The plugin's `redis` option for a config: a URL, Sentinel options, or a Cluster client made here. */
+function redisOption (cfg: AppConfig): string | Cluster | { sentinels: Array<{ host: string, port: number }>, name: string } {
+  const r = cfg.redis
+  if (r === undefined) return cfg.redisUrl
+  if ('cluster' in r) {
+    const cluster = new Cluster(r.cluster, {
+      clusterRetryStrategy: (times: number) => Math.min(50 * times, 1000),
+      retryDelayOnClusterDown: 100,
+      retryDelayOnFailover: 100,
+      slotsRefreshInterval: 1000,
+      redisOptions: { maxRetriesPerRequest: 0, connectTimeout: 1000 },
+    })
+    cluster.on('error', () => {})
+    return cluster
+  }
+  return { sentinels: r.sentinels, name: r.name }
 }
 
 /** What a task asks its handler to do. `ms`: how long it works. */
@@ -92,7 +119,7 @@ async function main (): Promise<void> {
   const timeoutMs = cfg.timeoutMs ?? 2000
 
   const host = await makeHost(cfg.adapter ?? 'fastify', {
-    redis: cfg.redisUrl,
+    redis: redisOption(cfg),
     prefix: cfg.prefix,
     instanceId: cfg.inst,
     leaseMs: cfg.leaseMs,
@@ -103,6 +130,7 @@ async function main (): Promise<void> {
     commandTimeoutMs: cfg.commandTimeoutMs ?? 2000,
     closeTimeoutMs: cfg.closeTimeoutMs ?? 2000,
     dashboard: false,
+    ...cfg.plugin,
   }, hostLogFile(cfg.logDir, cfg.inst), cfg.logLevel ?? 'warn')
   if (cfg.observe !== false) observeStore(host.fifo.store, { write: emit })
 

@@ -77,7 +77,12 @@ export interface ProcEvent {
   detail?: string
 }
 /** Faults done to Redis, written by the runner. */
-export interface RedisEvent { type: 'redis', action: 'kill' | 'stop' | 'start' | 'client-kill' }
+export interface RedisEvent {
+  type: 'redis'
+  /** master-kill: a Cluster/Sentinel master killed -9 (its replica is promoted); replica-kill/replica-start: a replica. */
+  action: 'kill' | 'stop' | 'start' | 'client-kill' | 'master-kill' | 'promoted' | 'replica-kill' | 'replica-start'
+  detail?: string
+}
 
 export type EventBody = EnqueueEvent | StartEvent | EndEvent | AbortEvent | SettleEvent | ClaimedEvent | RenewedEvent | LeaseLostEvent | ProcEvent | RedisEvent
 export type ChaosEvent = EventBody & Stamp

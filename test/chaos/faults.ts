@@ -1,6 +1,8 @@
+import type { TestCluster } from '../helpers/redis-cluster'
 import type { TestRedis } from '../helpers/redis-server'
 import type { AppConfig } from './app'
 import { AppProcess } from './cluster'
+import { clientKill, killMaster, killReplica } from './cluster-faults'
 import type { EventLog } from './events'
 import { Prng } from './prng'
 
@@ -9,7 +11,8 @@ import { Prng } from './prng'
  * a seeded fault plan, and the code that carries each fault out.
  */
 
-export type FaultKind = 'kill' | 'stop' | 'term' | 'client-kill' | 'redis-restart'
+/** On a Cluster (--cluster): redis-restart is a master kill -9 with a replica promoted; replica-kill only happens there. */
+export type FaultKind = 'kill' | 'stop' | 'term' | 'client-kill' | 'redis-restart' | 'replica-kill'
 
 export interface PlannedFault {
   /** ms after the fault phase began. */
@@ -33,7 +36,7 @@ export interface PlanOptions {
 /** The fault schedule of a seed: the same seed gives the same plan. */
 export function planFaults (seed: number, options: PlanOptions): PlannedFault[] {
   const prng = new Prng(seed)
-  const weights: Record<FaultKind, number> = { kill: 40, stop: 30, term: 8, 'client-kill': 12, 'redis-restart': 5, ...options.weights }
+  const weights: Record<FaultKind, number> = { kill: 40, stop: 30, term: 8, 'client-kill': 12, 'redis-restart': 5, 'replica-kill': 0, ...options.weights }
   const endMs = options.seconds * 1000
   const plan: PlannedFault[] = []
   let at = prng.int(options.gapMs[0], options.gapMs[1]) / 2
@@ -142,7 +145,10 @@ export class Fleet {
 
 export interface InjectContext {
   fleet: Fleet
-  redis: TestRedis
+  /** The single Redis of a plain run; null on a Cluster. */
+  redis: TestRedis | null
+  /** The Cluster of a --cluster run, and the namespace whose master its faults hit. */
+  cluster?: { nodes: TestCluster, prefix: string }
   log: EventLog
   leaseMs: number
   /** Background work (SIGCONT timers, replacements) to await before the drain. */
@@ -151,18 +157,24 @@ export interface InjectContext {
 
 /** Carries out one planned fault. Returns what was done, or null when nothing was eligible. */
 export async function inject (fault: PlannedFault, ctx: InjectContext): Promise<string | null> {
-  const { fleet, redis, log, leaseMs } = ctx
-  if (fault.kind === 'redis-restart') {
-    const hard = fault.param < 0.5
-    log.write({ type: 'redis', action: hard ? 'kill' : 'stop' })
-    if (hard) await redis.kill()
-    else await redis.stop()
-    await sleep(100 + Math.round(fault.pick * 500))
-    await redis.start()
-    log.write({ type: 'redis', action: 'start' })
-    return hard ? 'redis kill -9 + start' : 'redis stop + start'
-  }
-  if (fault.kind === 'client-kill') {
+  const { fleet, redis, log, leaseMs, cluster } = ctx
+  if (fault.kind === 'redis-restart' || fault.kind === 'client-kill' || fault.kind === 'replica-kill') {
+    if (cluster !== undefined) {
+      if (fault.kind === 'redis-restart') return await killMaster(cluster.nodes, cluster.prefix, log, ctx.pending, 500 + Math.round(fault.param * 3000))
+      if (fault.kind === 'replica-kill') return await killReplica(cluster.nodes, cluster.prefix, log, ctx.pending, fault.pick, 1000 + Math.round(fault.param * 3000))
+      return await clientKill(cluster.nodes, cluster.prefix, log)
+    }
+    if (redis === null || fault.kind === 'replica-kill') return null
+    if (fault.kind === 'redis-restart') {
+      const hard = fault.param < 0.5
+      log.write({ type: 'redis', action: hard ? 'kill' : 'stop' })
+      if (hard) await redis.kill()
+      else await redis.stop()
+      await sleep(100 + Math.round(fault.pick * 500))
+      await redis.start()
+      log.write({ type: 'redis', action: 'start' })
+      return hard ? 'redis kill -9 + start' : 'redis stop + start'
+    }
     const c = redis.client()
     try {
       await c.call('CLIENT', 'KILL', 'TYPE', 'normal')

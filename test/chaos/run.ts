@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import Fastify from 'fastify'
 import fifo from '../../plugin'
-import { startRedis, uniquePrefix } from '../helpers/redis-server'
+import { startCluster, type TestCluster } from '../helpers/redis-cluster'
+import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server'
 import { checkHistory, detailLine, summaryLine, type Report } from './checker'
 import { EventLog, readEvents } from './events'
 import { Fleet, inject, planFaults, type InjectContext } from './faults'
@@ -12,7 +13,7 @@ import { Producers } from './producer'
 
 /**
  * `npm run chaos -- --seconds 60 --instances 3 --queues 40 [--seed N] [--fsync everysec|always]
- *   [--rate 80] [--hot-share 0.08] [--gap-ms 900,1800] [--lease-ms 1500] [--drain-seconds 90] [--out dir]`
+ *   [--rate 80] [--hot-share 0.08] [--gap-ms 900,1800] [--lease-ms 1500] [--drain-seconds 90] [--out dir] [--cluster]`
  *
  * Starts its own redis-server with AOF on, K instances of app.ts, and producers
  * enqueueing into Q queues (one hot queue, the rest per-key queues); injects
@@ -22,6 +23,11 @@ import { Producers } from './producer'
  * drains, reads the store's final state, runs the history checker, prints the
  * summary line and exits 1 on any loss, violation, unfenced overlap, crash or
  * stuck task.
+ *
+ * --cluster: the same on a real Redis Cluster (3 masters × 2 replicas, AOF on)
+ * with the plugin's `replicas: 1`; the Redis restarts become kill -9 of the
+ * namespace's master with a replica promoted (the old master restarted later
+ * as a replica), plus replica kills and CLIENT KILLs on the master.
  */
 export interface ChaosOptions {
   seconds: number
@@ -39,6 +45,8 @@ export interface ChaosOptions {
   drainSeconds: number
   /** Keep the event logs here (default: a temp dir, removed when the run passes). */
   out: string | null
+  /** Run on a Redis Cluster with master and replica kills (see above). */
+  cluster: boolean
 }
 
 export const defaults: ChaosOptions = {
@@ -54,6 +62,7 @@ export const defaults: ChaosOptions = {
   gapMs: [900, 1800],
   drainSeconds: 90,
   out: null,
+  cluster: false,
 }
 
 export function parseArgs (argv: string[]): ChaosOptions {
@@ -90,6 +99,7 @@ export function parseArgs (argv: string[]): ChaosOptions {
         i++
         break
       case '--out': o.out = resolve(value); i++; break
+      case '--cluster': o.cluster = true; break
       default: throw new Error(`unknown flag ${flag}`)
     }
   }
@@ -102,11 +112,17 @@ export async function runChaos (o: ChaosOptions, print: (line: string) => void):
   const dir = o.out ?? mkdtempSync(join(tmpdir(), 'fifo-chaos-'))
   mkdirSync(dir, { recursive: true })
   const log = new EventLog(dir, 'runner')
-  print(`chaos: seed=${o.seed} seconds=${o.seconds} instances=${o.instances} queues=${o.queues} rate=${o.rate}/s hot=${o.hotShare} leaseMs=${o.leaseMs} fsync=${o.fsync} logs=${dir}`)
+  print(`chaos: seed=${o.seed} seconds=${o.seconds} instances=${o.instances} queues=${o.queues} rate=${o.rate}/s hot=${o.hotShare} leaseMs=${o.leaseMs} fsync=${o.fsync}${o.cluster ? ' cluster=3x2 replicas=1' : ''} logs=${dir}`)
 
-  const redis = await startRedis({ appendonly: true, appendfsync: o.fsync })
+  let redis: TestRedis | null = null
+  let cluster: TestCluster | null = null
+  if (o.cluster) cluster = await startCluster({ replicasPerMaster: 2, nodeTimeoutMs: 1500, extraArgs: ['--appendfsync', o.fsync] })
+  else redis = await startRedis({ appendonly: true, appendfsync: o.fsync })
   const prefix = uniquePrefix('chaos')
-  const fleet = new Fleet({ redisUrl: redis.url, prefix, logDir: dir, leaseMs: o.leaseMs, sweepMs: o.sweepMs, concurrency: 8, burst: 20, timeoutMs: 2000, attempts: 5 }, log)
+  const where = cluster === null
+    ? { redisUrl: (redis as TestRedis).url }
+    : { redisUrl: '', redis: { cluster: cluster.startupNodes }, plugin: { replicas: 1, replicaTimeoutMs: 1000 } }
+  const fleet = new Fleet({ ...where, prefix, logDir: dir, leaseMs: o.leaseMs, sweepMs: o.sweepMs, concurrency: 8, burst: 20, timeoutMs: 2000, attempts: 5 }, log)
   const killAll = (): void => { for (const p of fleet.members) if (p.alive) p.child.kill('SIGKILL') }
   process.once('exit', killAll)
   let report: Report
@@ -116,8 +132,8 @@ export async function runChaos (o: ChaosOptions, print: (line: string) => void):
     const producers = new Producers({ queues, hot: 'hot', hotShare: o.hotShare, rate: o.rate, log, seed: o.seed, instances: () => fleet.members })
     producers.start()
 
-    const plan = planFaults(o.seed, { seconds: o.seconds, gapMs: o.gapMs, redisRestartsAt: [0.3, 0.65], minProcessFaults: Math.ceil(o.seconds * 0.6) })
-    const ctx: InjectContext = { fleet, redis, log, leaseMs: o.leaseMs, pending: [] }
+    const plan = planFaults(o.seed, { seconds: o.seconds, gapMs: o.gapMs, redisRestartsAt: [0.3, 0.65], minProcessFaults: Math.ceil(o.seconds * 0.6), ...(cluster === null ? {} : { weights: { 'replica-kill': 6 } }) })
+    const ctx: InjectContext = { fleet, redis, log, leaseMs: o.leaseMs, pending: [], ...(cluster === null ? {} : { cluster: { nodes: cluster, prefix } }) }
     const began = Date.now()
     let done = 0; let skipped = 0
     for (const fault of plan) {
@@ -134,13 +150,15 @@ export async function runChaos (o: ChaosOptions, print: (line: string) => void):
     }
     const left = began + o.seconds * 1000 - Date.now()
     if (left > 0) await sleep(left)
-    print(`chaos: ${done} faults injected (${skipped} skipped: no eligible instance); draining`)
+    print(`chaos: ${done} faults injected (${skipped} skipped: no eligible instance)${cluster === null ? '' : `, ${cluster.forcedFailovers} master elections forced with CLUSTER FAILOVER TAKEOVER`}; draining`)
     await producers.stop()
     await Promise.all(ctx.pending)
 
     // Drain: every accepted task settles (or the drain times out and the checker says stuck).
     const reader = Fastify({ logger: false })
-    await reader.register(fifo, { redis: redis.url, prefix, worker: false, dashboard: false })
+    const readerClient = cluster?.client({ redisOptions: { maxRetriesPerRequest: 0 }, retryDelayOnClusterDown: 100, retryDelayOnFailover: 100 })
+    reader.addHook('onClose', async () => { readerClient?.disconnect() })
+    await reader.register(fifo, { redis: readerClient ?? (redis as TestRedis).url, prefix, worker: false, dashboard: false })
     let drained = false
     try {
       const deadline = Date.now() + o.drainSeconds * 1000
@@ -163,7 +181,8 @@ export async function runChaos (o: ChaosOptions, print: (line: string) => void):
     }
   } finally {
     await fleet.close().catch(() => {})
-    await redis.cleanup()
+    await redis?.cleanup()
+    await cluster?.cleanup()
     process.off('exit', killAll)
   }
   writeFileSync(join(dir, 'report.json'), JSON.stringify(report, null, 2))

@@ -73,10 +73,16 @@ export interface TestCluster {
    * on which masters serve slots, and every running replica's link is up.
    */
   waitHealthy: (timeoutMs?: number) => Promise<void>
-  /** kill -9 a master and wait until one of its replicas serves its slots and the cluster is ok again. Returns the new master. */
-  failover: (master: ClusterNode, timeoutMs?: number) => Promise<ClusterNode>
+  /**
+   * kill -9 a master and wait until one of its replicas says it is master,
+   * then (unless `healthy` is false) until the whole cluster is healthy again
+   * (see waitHealthy). Returns the new master.
+   */
+  failover: (master: ClusterNode, timeoutMs?: number, healthy?: boolean) => Promise<ClusterNode>
   /** Kills every node and removes the data dirs. Idempotent. */
   cleanup: () => Promise<void>
+  /** Failovers that did not happen within half their timeout and were forced with CLUSTER FAILOVER TAKEOVER. */
+  forcedFailovers: number
 }
 
 export function parseClusterNodes (text: string): NodeView[] {
@@ -153,6 +159,8 @@ export async function startCluster (opts: ClusterStartOptions = {}): Promise<Tes
         '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs),
         // A replica may take over whatever its replication lag: a test kills masters on purpose.
         '--cluster-replica-validity-factor', '0',
+        // Replicas stay with their master (no migration to one a test left without replicas).
+        '--cluster-allow-replica-migration', 'no',
         '--appendonly', opts.appendonly === false ? 'no' : 'yes', '--appendfsync', 'everysec', '--save', '',
         '--repl-diskless-sync-delay', '0', '--daemonize', 'no', '--logfile', join(dir, 'redis.log'),
         ...(opts.extraArgs ?? []),
@@ -232,18 +240,33 @@ export async function startCluster (opts: ClusterStartOptions = {}): Promise<Tes
         return views.length === running.length && views.length > 0 && views.every((x) => x === views[0])
       }, timeoutMs, 100)
     },
-    async failover (master: ClusterNode, timeoutMs = 30_000) {
+    forcedFailovers: 0,
+    async failover (master: ClusterNode, timeoutMs = 30_000, healthy = true) {
       const replicas = await cluster.replicasOf(master)
       if (replicas.length === 0) throw new Error(`master ${master.addr} has no replica`)
       await master.kill()
       let promoted: ClusterNode | undefined
-      await waitUntil(`a replica of ${master.addr} to take over`, async () => {
-        for (const r of replicas) {
-          if (r.running && (await r.role()) === 'master') { promoted = r; return true }
-        }
-        return false
-      }, timeoutMs, 50)
-      await cluster.waitHealthy(timeoutMs)
+      try {
+        const forceAt = Date.now() + timeoutMs / 2
+        let forced = false
+        await waitUntil(`a replica of ${master.addr} to take over`, async () => {
+          for (const r of replicas) {
+            if (r.running && (await r.role()) === 'master') { promoted = r; return true }
+          }
+          // An election can stall on an overloaded machine: do what an operator would, once.
+          const first = replicas.find((r) => r.running)
+          if (!forced && Date.now() > forceAt && first !== undefined) {
+            forced = true
+            cluster.forcedFailovers++
+            await first.node.call('CLUSTER', 'FAILOVER', 'TAKEOVER').catch(() => {})
+          }
+          return false
+        }, timeoutMs, 50)
+      } catch (err) {
+        const seen = await view().catch(() => [])
+        throw new Error(`${(err as Error).message}; replicas ${replicas.map((r) => `${r.addr}${r.running ? '' : ' (down)'}`).join(', ')}; view: ${seen.map((x) => `${x.port}:${x.role}${x.failing ? ':fail' : ''}>${x.masterId?.slice(0, 6) ?? ''}`).join(' ')}`)
+      }
+      if (healthy) await cluster.waitHealthy(timeoutMs)
       return promoted as ClusterNode
     },
     cleanup,

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RedisStore } from '../../plugin'
+import type { RedisStoreOptions } from '../../plugin/store/redis/redis-store'
 import type { AppConfig, StepSpec } from '../chaos/app'
 import { checkHistory, type Report } from '../chaos/checker'
 import { AppProcess } from '../chaos/cluster'
@@ -17,8 +18,24 @@ import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis-serve
  */
 export interface SeenEvent { inst: string, at: number, event: EventBody }
 
+/**
+ * The Redis the processes share: by default a plain test server; a failover
+ * test passes a Cluster or Sentinel group (test/failover/targets.ts).
+ */
+export interface RedisTarget {
+  /** For the processes' AppConfig: redisUrl and, for a Cluster or Sentinel, redis. */
+  app: Pick<AppConfig, 'redisUrl' | 'redis'>
+  /** The `redis` input for a store in this process, and what to close after it. */
+  storeInput: () => { redis: RedisStoreOptions['redis'], done: () => void }
+  cleanup: () => Promise<void>
+}
+
+export function serverTarget (redis: TestRedis): RedisTarget {
+  return { app: { redisUrl: redis.url }, storeInput: () => ({ redis: redis.url, done: () => {} }), cleanup: redis.cleanup }
+}
+
 export class MultiCluster {
-  readonly redis: TestRedis
+  readonly target: RedisTarget
   readonly dir: string
   readonly prefix: string
   readonly procs: AppProcess[] = []
@@ -28,19 +45,19 @@ export class MultiCluster {
   #waiters = new Set<() => void>()
   #next = 0
 
-  private constructor (redis: TestRedis, base: Omit<AppConfig, 'inst'>, dir: string) {
-    this.redis = redis
+  private constructor (target: RedisTarget, base: Omit<AppConfig, 'inst'>, dir: string) {
+    this.target = target
     this.dir = dir
     this.prefix = base.prefix
     this.#base = base
     this.log = new EventLog(dir, 'test')
   }
 
-  static async start (size: number, options: Partial<Omit<AppConfig, 'inst'>> = {}): Promise<MultiCluster> {
-    const redis = await startRedis()
+  static async start (size: number, options: Partial<Omit<AppConfig, 'inst'>> = {}, on?: RedisTarget): Promise<MultiCluster> {
+    const target = on ?? serverTarget(await startRedis())
     const dir = mkdtempSync(join(tmpdir(), 'fifo-multi-'))
-    const base = { redisUrl: redis.url, prefix: uniquePrefix('multi'), logDir: dir, leaseMs: 1500, sweepMs: 100, ipcEvents: true, ...options }
-    const cluster = new MultiCluster(redis, base, dir)
+    const base = { ...target.app, prefix: uniquePrefix('multi'), logDir: dir, leaseMs: 1500, sweepMs: 100, ipcEvents: true, ...options }
+    const cluster = new MultiCluster(target, base, dir)
     await Promise.all(Array.from({ length: size }, async () => await cluster.spawn()))
     return cluster
   }
@@ -53,7 +70,8 @@ export class MultiCluster {
       this.seen.push({ inst: p.inst, at: Date.now(), event })
       for (const wake of this.#waiters) wake()
     })
-    await p.ready()
+    // Generous: on a loaded 2-core machine a forked server can take many seconds to load.
+    await p.ready(90_000)
     return p
   }
 
@@ -105,8 +123,16 @@ export class MultiCluster {
   }
 
   async #store (): Promise<RedisStore> {
-    const store = new RedisStore({ redis: this.redis.url, prefix: this.prefix, connectTimeoutMs: 5000, commandTimeoutMs: 5000, deadLetterLimit: 10_000 })
-    await store.connect()
+    const { redis, done } = this.target.storeInput()
+    const store = new RedisStore({ redis, prefix: this.prefix, connectTimeoutMs: 5000, commandTimeoutMs: 5000, deadLetterLimit: 10_000 })
+    const close = store.close.bind(store)
+    store.close = async () => { await close(); done() }
+    try {
+      await store.connect()
+    } catch (err) {
+      await store.close()
+      throw err
+    }
     return store
   }
 
@@ -131,7 +157,7 @@ export class MultiCluster {
       await p.exited
     }))
     this.log.close()
-    await this.redis.cleanup()
+    await this.target.cleanup()
     rmSync(this.dir, { recursive: true, force: true })
     // A child's process handle closes one loop turn after its 'close' event; let it, for the leak guard.
     await new Promise((resolve) => setTimeout(resolve, 20))

@@ -93,6 +93,8 @@ export function rateLimited (retryAfter: string | number | readonly string[] | n
   }
   return new FST_FIFO_RATE_LIMITED({ retryAfterMs: ms })
 }
+export const FST_FIFO_WAIT_TIMEOUT = createError('FST_FIFO_WAIT_TIMEOUT', 'task %s on queue "%s": no outcome within %d ms; the task is still queued and will run (only this wait ended)', 504)
+export const FST_FIFO_RESULT_REFUSED = createError('FST_FIFO_RESULT_REFUSED', 'task %s on queue "%s" succeeded, but its result cannot be returned: %s', 500)
 
 export const errors = {
   FST_FIFO_STORE_FORMAT,
@@ -124,6 +126,8 @@ export const errors = {
   FST_FIFO_INVALID_LIMITER,
   FST_FIFO_INVALID_LIMITER_NAME,
   FST_FIFO_RATE_LIMITED,
+  FST_FIFO_WAIT_TIMEOUT,
+  FST_FIFO_RESULT_REFUSED,
 }
 
 /** Renders any thrown value as one line of text that is safe to store and show. */

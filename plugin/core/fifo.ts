@@ -10,6 +10,7 @@ import { limiterViews } from './admin/limiters'
 import { renderMetrics } from './admin/prometheus'
 import { attachMetrics } from './prom'
 import { createTracing, type Tracing } from './tracing'
+import { awaitOutcome, checkTaskId, checkWaitMs, type TaskOutcome, type WaitOptions } from './wait'
 import type { ResolvedOptions } from './options'
 import { Limiters, type LimiterDefinition, type LimiterOptions } from './limits'
 import { Registry, type EnqueuedTask, type Task, type TaskOptions } from './registry'
@@ -35,7 +36,13 @@ export interface Fifo {
    */
   limiter (name: string, options: LimiterOptions): LimiterDefinition
   /** Same as calling the task. */
-  enqueue<A extends unknown[]>(task: Task<A>, ...args: A): Promise<EnqueuedTask>
+  enqueue<A extends unknown[], R extends EnqueuedTask>(task: Task<A, R>, ...args: A): Promise<R>
+  /**
+   * Waits for the outcome of a task enqueued earlier with the `wait` call
+   * option (only those keep an outcome, for 5 minutes after they settle).
+   * Rejects with FST_FIFO_WAIT_TIMEOUT after `timeoutMs` (the task is untouched).
+   */
+  wait(taskId: string, options: WaitOptions): Promise<TaskOutcome>
   /** The store in use (reads and operator actions; see the Store contract). */
   readonly store: Store
   readonly storeKind: 'redis' | 'memory'
@@ -46,7 +53,7 @@ export interface Fifo {
 
 export interface RequestFifo {
   /** Enqueues with this request's id on the task: the handler's logger carries it as reqId. */
-  enqueue<A extends unknown[]>(task: Task<A>, ...args: A): Promise<EnqueuedTask>
+  enqueue<A extends unknown[], R extends EnqueuedTask>(task: Task<A, R>, ...args: A): Promise<R>
 }
 
 /**
@@ -146,6 +153,7 @@ export class FifoCore {
       isClosed: () => this.#closed,
       onEnqueued: () => { metrics.enqueued++ },
       limiters: this.limiters,
+      awaitOutcome: async (taskId, queue, timeoutMs) => await awaitOutcome(this.store, taskId, queue, timeoutMs),
     })
     this.worker = new Worker({
       store: this.store,
@@ -166,6 +174,7 @@ export class FifoCore {
       sweepMs: opts.sweepMs,
       burst: opts.burst,
       pipelinedAcks: opts.pipelinedAcks,
+      maxResultBytes: opts.maxResultBytes,
       closeTimeoutMs: opts.closeTimeoutMs,
       tracing,
     })
@@ -174,6 +183,11 @@ export class FifoCore {
       define: (name, options, handler) => registry.define(name, options, handler as (...args: Parameters<typeof handler>) => unknown),
       limiter: (name, options) => this.limiters.define(name, options),
       enqueue: async (task, ...args) => await this.enqueue(task, args),
+      wait: async (taskId, options) => {
+        const id = checkTaskId(taskId)
+        const timeoutMs = checkWaitMs('timeoutMs', (options as WaitOptions | undefined)?.timeoutMs)
+        return await awaitOutcome(this.store, id, null, timeoutMs)
+      },
       store: this.store,
       storeKind: this.store.kind,
       instanceId: this.instanceId,
@@ -206,9 +220,9 @@ export class FifoCore {
   }
 
   /** Enqueues `task(...args)`; `requestId` correlates it with the HTTP request that made it. */
-  async enqueue<A extends unknown[]> (task: Task<A>, args: A, requestId?: string): Promise<EnqueuedTask> {
+  async enqueue<A extends unknown[], R extends EnqueuedTask> (task: Task<A, R>, args: A, requestId?: string): Promise<R> {
     const { def, call } = this.registry.unwrap(task)
-    return await this.registry.enqueue(def, args, requestId === undefined ? call : { ...call, requestId })
+    return await this.registry.enqueue(def, args, requestId === undefined ? call : { ...call, requestId }) as R
   }
 
   /** The request-scoped face: enqueues carry `requestId`. */

@@ -125,6 +125,13 @@ export interface FifoOptions<Auth = unknown> {
    */
   maxPayloadBytes?: number
   /**
+   * Largest handler result returned to a caller waiting on its task (`wait`),
+   * in bytes of JSON. A larger (or non-JSON) result does not fail the task: the
+   * waiter gets FST_FIFO_RESULT_REFUSED. Results are kept only for waited tasks.
+   * @default 65536
+   */
+  maxResultBytes?: number
+  /**
    * Dead letters kept; the oldest are dropped beyond it.
    * @default 10000
    */
@@ -186,6 +193,7 @@ export interface ResolvedOptions {
   replicas: number
   replicaTimeoutMs: number
   maxPayloadBytes: number
+  maxResultBytes: number
   deadLetterLimit: number
   instanceId: string | null
   worker: boolean
@@ -196,7 +204,7 @@ export interface ResolvedOptions {
 }
 
 const KNOWN = new Set(['redis', 'partitions', 'store', 'prefix', 'concurrency', 'leaseMs', 'sweepMs', 'burst', 'pipelinedAcks', 'closeTimeoutMs',
-  'connectTimeoutMs', 'commandTimeoutMs', 'replicas', 'replicaTimeoutMs', 'maxPayloadBytes', 'deadLetterLimit', 'instanceId', 'worker', 'dashboard', 'metrics', 'tracing'])
+  'connectTimeoutMs', 'commandTimeoutMs', 'replicas', 'replicaTimeoutMs', 'maxPayloadBytes', 'maxResultBytes', 'deadLetterLimit', 'instanceId', 'worker', 'dashboard', 'metrics', 'tracing'])
 const KNOWN_DASHBOARD = new Set(['path', 'auth', 'readOnly', 'showArgs'])
 
 /** Shows a user's value in an error message: its JSON (cut short) and its type. */
@@ -341,6 +349,7 @@ export function resolveOptions (input: unknown, extraKeys: readonly string[] = [
     replicas,
     replicaTimeoutMs,
     maxPayloadBytes: int(opts, 'maxPayloadBytes', 512 * 1024, 64, 64 * 1024 * 1024, 'bytes'),
+    maxResultBytes: int(opts, 'maxResultBytes', 64 * 1024, 16, 16 * 1024 * 1024, 'bytes'),
     deadLetterLimit: int(opts, 'deadLetterLimit', 10_000, 1, 10_000_000, 'dead letters'),
     instanceId: (instanceId as string | undefined) ?? null,
     worker: bool(opts, 'worker', true),

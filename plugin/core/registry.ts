@@ -4,9 +4,10 @@ import {
   FST_FIFO_CLOSED, FST_FIFO_INVALID_CALL_OPTION, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_LIMITER_NAME, FST_FIFO_NOT_A_TASK,
 } from './errors'
 import { show } from './options'
-import type { EnqueueResult, NewTask } from '../store/store'
 import { badLimiterName, type Limiters } from './limits'
 import type { LimitSpec } from '../store/store'
+import { WAIT_FLAG, type EnqueueResult, type NewTask } from '../store/store'
+import { checkWaitMs, type TaskOutcome, type WaitedTask } from './wait'
 import { checkQueueName, isValidTaskName, serializeArgs } from './task'
 
 export interface BackoffOptions {
@@ -63,6 +64,12 @@ export interface CallOptions {
   dedupeMs?: number
   /** Correlates the task with a request: its id is on the task and in the handler's logger. */
   requestId?: string
+  /**
+   * Wait up to this many ms (1-300000) for the task's outcome, from whichever
+   * instance runs it: the call resolves with `status` and `result` (or `error`)
+   * too, or rejects with FST_FIFO_WAIT_TIMEOUT (the task still runs later).
+   */
+  wait?: number
 }
 
 export interface EnqueuedTask {
@@ -74,11 +81,12 @@ export interface EnqueuedTask {
 }
 
 /** A defined task: calling it enqueues. */
-export interface Task<A extends unknown[] = unknown[]> {
-  (...args: A): Promise<EnqueuedTask>
+export interface Task<A extends unknown[] = unknown[], R extends EnqueuedTask = EnqueuedTask> {
+  (...args: A): Promise<R>
   readonly taskName: string
-  /** The same task with per-call options bound. */
-  with (options: CallOptions): Task<A>
+  /** The same task with per-call options bound; with `wait`, calls resolve once the task has settled. */
+  with (options: CallOptions & { wait: number }): Task<A, WaitedTask>
+  with (options: CallOptions): Task<A, R>
 }
 
 export interface TaskContext {
@@ -160,8 +168,8 @@ function checkCallOptions (options: unknown): CallOptions {
   }
   const o = options as Record<string, unknown>
   for (const key of Object.keys(o)) {
-    if (key !== 'dedupeId' && key !== 'dedupeMs' && key !== 'requestId') {
-      throw new FST_FIFO_INVALID_CALL_OPTION(key, 'is not a call option (known: dedupeId, dedupeMs, requestId)')
+    if (key !== 'dedupeId' && key !== 'dedupeMs' && key !== 'requestId' && key !== 'wait') {
+      throw new FST_FIFO_INVALID_CALL_OPTION(key, 'is not a call option (known: dedupeId, dedupeMs, requestId, wait)')
     }
   }
   if (o.dedupeId !== undefined && (typeof o.dedupeId !== 'string' || !isValidTaskName(o.dedupeId) || o.dedupeId.length > 128)) {
@@ -176,6 +184,7 @@ function checkCallOptions (options: unknown): CallOptions {
   if (o.requestId !== undefined && typeof o.requestId !== 'string') {
     throw new FST_FIFO_INVALID_CALL_OPTION('requestId', `must be a string, got ${show(o.requestId)}`)
   }
+  if (o.wait !== undefined) checkWaitMs('wait', o.wait)
   return o as CallOptions
 }
 
@@ -189,6 +198,8 @@ export interface RegistryOptions {
   isClosed: () => boolean
   onEnqueued: () => void
   limiters: Limiters
+  /** Waits for a task's outcome (the `wait` call option). */
+  awaitOutcome: (taskId: string, queue: string, timeoutMs: number) => Promise<TaskOutcome>
 }
 
 /** Holds the defined tasks of one app and turns calls into stored tasks. */
@@ -288,9 +299,9 @@ export class Registry {
     return this.#makeTask<A>(def, {})
   }
 
-  #makeTask<A extends unknown[]> (def: TaskDefinition, call: CallOptions): Task<A> {
+  #makeTask<A extends unknown[]> (def: TaskDefinition, call: CallOptions): Task<A, any> {
     // No async wrapper of its own: registry.enqueue is async, so a bad call still rejects, never throws.
-    const fn = ((...args: A) => this.enqueue(def, args, call)) as Task<A>
+    const fn = ((...args: A) => this.enqueue(def, args, call)) as Task<A, any>
     Object.defineProperty(fn, 'taskName', { value: def.name, enumerable: true })
     Object.defineProperty(fn, 'name', { value: def.name })
     Object.defineProperty(fn, 'with', {
@@ -309,7 +320,7 @@ export class Registry {
     return { def: internals.def, call: internals.call }
   }
 
-  async enqueue (def: TaskDefinition, args: unknown[], call: CallOptions): Promise<EnqueuedTask> {
+  async enqueue (def: TaskDefinition, args: unknown[], call: CallOptions): Promise<EnqueuedTask | WaitedTask> {
     if (this.#opts.isClosed()) throw new FST_FIFO_CLOSED(def.name)
     const payload = serializeArgs(def.name, args, this.#opts.maxPayloadBytes)
     let queue: unknown
@@ -335,8 +346,12 @@ export class Registry {
       requestId,
       dedupeId: call.dedupeId,
       dedupeMs: call.dedupeId === undefined ? undefined : (call.dedupeMs ?? 300_000),
+      // Only a waited task carries the flag: the worker passes its outcome to the store only then.
+      extras: call.wait === undefined ? undefined : { [WAIT_FLAG]: '1' },
     })
     this.#opts.onEnqueued()
-    return { id: result.id, queue: result.queue, name: result.name, duplicate: result.duplicate }
+    const enqueued = { id: result.id, queue: result.queue, name: result.name, duplicate: result.duplicate }
+    if (call.wait === undefined) return enqueued
+    return { ...enqueued, ...await this.#opts.awaitOutcome(result.id, result.queue, call.wait) }
   }
 }

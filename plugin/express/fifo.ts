@@ -133,6 +133,7 @@ export function createFifo (options: ExpressFifoOptions = {}): ExpressFifo {
     define: api.define,
     limiter: api.limiter,
     enqueue: api.enqueue,
+    wait: api.wait,
     get store () { return api.store },
     get storeKind () { return api.storeKind },
     get instanceId () { return api.instanceId },
@@ -154,7 +155,7 @@ class RequestScope implements RequestFifo {
     this.#req = req
   }
 
-  async enqueue<A extends unknown[]> (task: Task<A>, ...args: A): Promise<EnqueuedTask> {
+  async enqueue<A extends unknown[], R extends EnqueuedTask> (task: Task<A, R>, ...args: A): Promise<R> {
     return await this.#core.enqueue(task, args, requestIdOf(this.#req))
   }
 }

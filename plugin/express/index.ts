@@ -6,6 +6,7 @@ export type { ExpressFifo, ExpressFifoOptions, ExpressDashboardOptions, ExpressA
 export { taskContext } from '../core/registry'
 export * from '../core/errors'
 export type { Logger } from '../core/log'
+export type { TaskOutcome, WaitedTask, WaitOptions } from '../core/wait'
 export type { Task, TaskOptions, TaskContext, CallOptions, EnqueuedTask, BackoffOptions } from '../core/registry'
 export type * from '../store/store'
 export { MemoryStore } from '../store/memory'

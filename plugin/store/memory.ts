@@ -7,6 +7,7 @@ import type {
 import * as limits from './memory/limits'
 import * as reads from './memory/reads'
 import { claimedTask, deadLetter, queueState } from './memory/records'
+import { MemoryOutcomes } from './memory/outcomes'
 import { MemoryState } from './memory/state'
 
 export interface MemoryStoreOptions {
@@ -36,6 +37,7 @@ const DEFAULT_DEDUPE_MS = 300_000
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const
   readonly #state: MemoryState
+  readonly #outcomes = new MemoryOutcomes()
   #closed = false
 
   constructor (options: MemoryStoreOptions = {}) {
@@ -53,6 +55,7 @@ export class MemoryStore implements Store {
   async close (): Promise<void> {
     this.#closed = true
     this.#state.wake.close()
+    this.#outcomes.close()
   }
 
   async enqueue (task: NewTask, claim?: ClaimRequest): Promise<EnqueueResult> {
@@ -90,7 +93,7 @@ export class MemoryStore implements Store {
     return s.grant(s.queue(name), owner, leaseMs)
   }
 
-  async complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0): Promise<CompleteResult> {
+  async complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0, outcome?: string): Promise<CompleteResult> {
     const s = this.#state
     const q = s.leased(lease)
     if (q === null) return { ok: false, fenced: true }
@@ -100,6 +103,7 @@ export class MemoryStore implements Store {
     if (!repeat) {
       s.dropHead(q)
       s.stats.completed(now)
+      if (outcome !== undefined) this.#outcomes.settle(taskId, outcome)
     }
     if (keep && q.ids.length > 0 && !q.paused) {
       q.lease = { owner, token: lease.token, expiresAt: now + leaseMs }
@@ -129,9 +133,11 @@ export class MemoryStore implements Store {
     if (input.deadLetterNow === true || (exhausted && input.onExhausted === 'dead-letter')) {
       s.deadLetterHead(q, input.error)
       result = { ok: true, outcome: 'dead' }
+      if (input.waitedId !== undefined) this.#outcomes.settle(input.waitedId, 'd\n' + q.name + '\n' + input.error)
     } else if (exhausted) {
       q.haltedAt = now
       result = { ok: true, outcome: 'halted' }
+      if (input.waitedId !== undefined) this.#outcomes.settle(input.waitedId, 'h\n' + q.name + '\n' + input.error)
     } else {
       q.retryAt = now + Math.max(0, input.delayMs)
       s.retrying.add(q.name)
@@ -139,6 +145,15 @@ export class MemoryStore implements Store {
     }
     s.reschedule(q, 'back')
     return result
+  }
+
+  async waitOutcome (taskId: string, timeoutMs: number): Promise<string | null> {
+    return await this.#outcomes.wait(taskId, timeoutMs)
+  }
+
+  /** How many waited tasks' outcomes are kept (for tests). */
+  get keptOutcomes (): number {
+    return this.#outcomes.kept
   }
 
   async release (lease: LeaseRef, keepAttempt: boolean): Promise<boolean> {

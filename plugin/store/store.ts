@@ -104,6 +104,12 @@ export type CompleteResult =
   | { ok: true, next: ClaimedTask | null }
   | { ok: false, fenced: true }
 
+/** How long a waited task's outcome is kept for `waitOutcome` (ms). */
+export const OUTCOME_TTL_MS = 300_000
+
+/** The extras key marking a task someone waits on (value '1'). */
+export const WAIT_FLAG = 'w'
+
 export type FailOutcome = 'retrying' | 'halted' | 'dead'
 
 export type FailResult =
@@ -121,6 +127,12 @@ export interface FailInput {
   onExhausted: 'halt' | 'dead-letter'
   /** Dead-letter now whatever the attempts (unrecoverable error, corrupt record). */
   deadLetterNow?: boolean
+  /**
+   * The head's id when someone waits on it (wait flag in its extras): if this
+   * failure halts the queue or dead-letters the head, the store keeps
+   * `h\n<queue>\n<error>` / `d\n…` as its outcome and notifies (see waitOutcome).
+   */
+  waitedId?: string
 }
 
 export interface InstanceInfo {
@@ -298,8 +310,12 @@ export interface Store {
    *
    * `lookahead` (pipelined acks, opt-in): with `keep`, `next.following` also
    * holds up to that many tasks queued behind the next head. Reading only.
+   *
+   * `outcome` (waited tasks only, see waitOutcome): when `taskId` is removed, the
+   * store keeps this text as the task's outcome for OUTCOME_TTL_MS and notifies
+   * its waiters, in the same atomic step. Without it nothing more is written.
    */
-  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead?: number): Promise<CompleteResult>
+  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead?: number, outcome?: string): Promise<CompleteResult>
 
   /** Records a failure of the head (checking the token) and releases the lease. See FailInput. */
   fail (lease: LeaseRef, input: FailInput): Promise<FailResult>
@@ -387,6 +403,17 @@ export interface Store {
   resumeLimiter (name: string): Promise<void>
   /** The state of every limiter used recently (names seen in the last day), by name. */
   listLimiters (): Promise<LimiterState[]>
+  /**
+   * Resolves with the outcome text kept for `taskId` (see `complete`'s
+   * `outcome` and FailInput.waitedId: `<kind>\n<queue>\n<text>`, kinds `s`
+   * succeeded with result JSON, `r` succeeded but the result was refused (text:
+   * why), `h` halted and `d` dead-lettered (text: the error)) as soon as it is stored,
+   * from whichever instance settled it; null after `timeoutMs` or on close.
+   * Listens before it looks, so an outcome stored meanwhile is not missed.
+   * No polling: RedisStore listens on a sharded pub/sub channel in the
+   * task's hash tag; a dropped subscriber connection looks again on reconnect.
+   */
+  waitOutcome (taskId: string, timeoutMs: number): Promise<string | null>
 
   // Operator actions. Unknown queue or dead letter: FST_FIFO_NOT_FOUND. Action
   // that does not apply to the current state: FST_FIFO_CONFLICT.

@@ -4,6 +4,7 @@ import type { ClaimedTask, FailInput } from '../../store/store'
 import { parseArgs } from '../task'
 import { fenced, leaseStillOurs, settle } from './leases'
 import { backOff, releaseSlot, takeToken, type Backoff } from './limits'
+import { isWaited, successOutcome } from './outcome'
 import { RunContext } from './run-context'
 import { abortRun, type Hold, type WorkerState } from './state'
 
@@ -68,6 +69,7 @@ async function invoke (s: WorkerState, hold: Hold, def: TaskDefinition, task: Cl
   if (tracing !== null) hold.span = tracing.startRun(task, s.o.instance.id)
   try {
     const result = hold.span === null ? runInContext(ctx, () => def.handler(...args)) : hold.span.run(() => runInContext(ctx, () => def.handler(...args)))
+    let value: unknown = result
     if (isThenable(result)) {
       // The run ends when the handler settles or its run is aborted (lease
       // lost, timeout, shutdown): a handler that ignores its signal cannot hold the queue.
@@ -83,9 +85,10 @@ async function invoke (s: WorkerState, hold: Hold, def: TaskDefinition, task: Cl
       if (def.timeoutMs > 0) {
         timer = setTimeout(() => abortRun(hold, new FST_FIFO_TIMEOUT(def.name, task.id, def.timeoutMs)), def.timeoutMs)
       }
-      await run
+      value = await run
     }
     if (hold.abortReason !== undefined) throw hold.abortReason
+    if (isWaited(task)) hold.outcome = successOutcome(task, value, s.o.maxResultBytes)
     return 'succeeded'
   } catch (err) {
     hold.span?.error(err)

@@ -1,5 +1,6 @@
 import type { ClaimedTask, CompleteResult } from '../../store/store'
 import { runHead } from './head-run'
+import { isWaited } from './outcome'
 import { fenced, settle, sweep } from './leases'
 import { endSpan, type Hold, type PendingAck, type WorkerState } from './state'
 
@@ -38,7 +39,7 @@ async function runHeads (s: WorkerState, hold: Hold): Promise<void> {
     if (step === 'succeeded' && keep && acks.length < ahead && following.length > 0 && canRunAhead(s, following[0])) {
       // Pipelined acks (opt-in): send this completion and start the next task without waiting for it.
       hold.settling = true
-      acks.push({ taskId: task.id, reply: store.complete(hold.lease, task.id, instance.id, leaseMs, true) })
+      acks.push({ taskId: task.id, reply: store.complete(hold.lease, task.id, instance.id, leaseMs, true, 0, takeOutcome(hold)) })
       endSpan(hold, 'succeeded')
       hold.task = following.shift() as ClaimedTask
       hold.controller = null
@@ -50,14 +51,15 @@ async function runHeads (s: WorkerState, hold: Hold): Promise<void> {
     hold.settling = true
     if (step === 'succeeded') {
       // Sent before the pipelined acks are awaited, so it costs no extra round trip.
-      let first: Promise<CompleteResult> | null = store.complete(hold.lease, task.id, instance.id, leaseMs, keep, ahead)
+      const outcome = takeOutcome(hold)
+      let first: Promise<CompleteResult> | null = store.complete(hold.lease, task.id, instance.id, leaseMs, keep, ahead, outcome)
       if (acks.length > 0) {
         // Handled below, after the acks (marked handled now so a quick rejection is not reported as unhandled).
         first.catch(() => {})
         if (!await flushAcks(s, hold, acks)) return
       }
       next = await settle(s, hold, async () => {
-        const reply = first ?? store.complete(hold.lease, task.id, instance.id, leaseMs, keep, ahead)
+        const reply = first ?? store.complete(hold.lease, task.id, instance.id, leaseMs, keep, ahead, outcome)
         first = null
         const r = await reply
         return r.ok ? r.next : 'fenced'
@@ -70,7 +72,7 @@ async function runHeads (s: WorkerState, hold: Hold): Promise<void> {
       // The failed task is the head only once the completions before it are stored.
       if (acks.length > 0 && !await flushAcks(s, hold, acks)) return
       next = await settle(s, hold, async () => {
-        const r = await store.fail(hold.lease, step)
+        const r = await store.fail(hold.lease, isWaited(task) ? { ...step, waitedId: task.id } : step)
         if (!r.ok) return 'fenced'
         afterFail(s, task, r.outcome, step.delayMs)
         endSpan(hold, r.outcome === 'dead' ? 'dead-lettered' : r.outcome)
@@ -90,6 +92,13 @@ async function runHeads (s: WorkerState, hold: Hold): Promise<void> {
     hold.abortReason = undefined
     hold.confirmedUntil = sentAt + leaseMs
   }
+}
+
+/** The succeeded head's outcome for a waiter (waited tasks only), cleared for the next head. */
+function takeOutcome (hold: Hold): string | undefined {
+  const outcome = hold.outcome
+  hold.outcome = undefined
+  return outcome
 }
 
 /** A task may run ahead of its predecessor's stored completion only when nothing but its own run can stop it. */

@@ -21,6 +21,8 @@ export interface WorkerOptions {
   closeTimeoutMs: number
   /** OpenTelemetry hooks, null when tracing is off or @opentelemetry/api is absent. */
   tracing: Tracing | null
+  /** Largest result handed to a waiter (bytes of JSON). */
+  maxResultBytes: number
 }
 
 /** A completion sent without waiting for it (pipelined acks). */
@@ -57,6 +59,8 @@ export interface Hold {
   done: Promise<void>
   /** The current head's process span (tracing only), until its outcome is known. */
   span: RunSpan | null
+  /** Only for a head someone waits on, once it succeeded: its outcome text for `complete` (see store.ts waitOutcome). */
+  outcome?: string
 }
 
 /** Ends the current head's process span, if any, with how its run ended. */

@@ -81,15 +81,20 @@ export interface RedisKeys {
   limc: string
   /** `{p}:limq:` — prefix of `{p}:limq:<L>`, the ZSET of queues waiting for a slot or a resume → since (ms). */
   limq: string
+  /**
+   * `{p}:res:` — prefix of `{p}:res:<task id>`, a STRING holding the outcome of a task someone waits on
+   * (see store.ts `waitOutcome`), kept a few minutes; also the sharded pub/sub channel its settling publishes on.
+   */
+  res: string
 }
 
 export type KeyName = keyof RedisKeys
 
 const names: KeyName[] = ['ready', 'lease', 'delayed', 'halted', 'paused', 'parked', 'queues', 'qid', 'qname',
   'qseq', 'tseq', 'token', 'epoch', 'heads', 'pending', 'moved', 'dead', 'deadrec', 'stats', 'inst', 'beat', 'wake', 'q', 'dd',
-  'throttled', 'backoffs', 'nudged', 'limiters', 'lim', 'limw', 'limc', 'limq']
+  'throttled', 'backoffs', 'nudged', 'limiters', 'lim', 'limw', 'limc', 'limq', 'res']
 /** Keys that are prefixes of per-queue, per-dedupe or per-limiter keys. */
-const PREFIXES = new Set<KeyName>(['q', 'dd', 'lim', 'limw', 'limc', 'limq'])
+const PREFIXES = new Set<KeyName>(['q', 'dd', 'lim', 'limw', 'limc', 'limq', 'res'])
 
 export function isKeyName (name: string): name is KeyName {
   return (names as string[]).includes(name)

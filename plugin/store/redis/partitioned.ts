@@ -77,6 +77,7 @@ export class PartitionedRedisStore implements Store {
       this.partitions.push(new RedisStore(options, { conn: this.#conn, base: partitionBase(options.prefix, i, n), wake: 'publish' }))
     }
     this.#subscriber = new ShardSubscriber(this.#conn.client)
+    for (const p of this.partitions) p.shareSubscriber(this.#subscriber)
     this.#maybe = new Array<boolean>(n).fill(true)
     this.#gen = new Array<number>(n).fill(0)
   }
@@ -142,6 +143,7 @@ export class PartitionedRedisStore implements Store {
     this.#closing ??= (async () => {
       this.#closed = true
       this.interruptWait()
+      for (const p of this.partitions) await p.close()
       await this.#subscriber.close().catch(() => {})
       await this.#conn.close()
     })()
@@ -179,10 +181,10 @@ export class PartitionedRedisStore implements Store {
     return null
   }
 
-  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead?: number): Promise<CompleteResult> {
+  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead?: number, outcome?: string): Promise<CompleteResult> {
     const i = queuePartition(lease.queue, this.#n)
     const local = splitId(taskId, this.#n)?.id ?? taskId
-    return this.partitions[i].complete(lease, local, owner, leaseMs, keep, lookahead).then((r) => {
+    return this.partitions[i].complete(lease, local, owner, leaseMs, keep, lookahead, outcome).then((r) => {
       if (r.ok && r.next !== null) this.#claimed(i, r.next)
       else this.#touch(i)
       return r
@@ -190,7 +192,15 @@ export class PartitionedRedisStore implements Store {
   }
 
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {
-    return await this.#local(lease.queue, async (p) => await p.fail(lease, input))
+    // The settling script knows a task by its partition-local id.
+    const local = input.waitedId === undefined ? input : { ...input, waitedId: splitId(input.waitedId, this.#n)?.id ?? input.waitedId }
+    return await this.#local(lease.queue, async (p) => await p.fail(lease, local))
+  }
+
+  async waitOutcome (taskId: string, timeoutMs: number): Promise<string | null> {
+    const at = this.#byId(taskId)
+    if (at === null) return await new Promise((resolve) => { setTimeout(() => { resolve(null) }, timeoutMs).unref() })
+    return await at.store.waitOutcome(at.id, timeoutMs)
   }
 
   async release (lease: LeaseRef, keepAttempt: boolean): Promise<boolean> {

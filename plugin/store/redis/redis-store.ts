@@ -17,6 +17,8 @@ import { partitionRows } from './partitioned-reads'
 import { ReplicaWait } from './replication'
 import { ScriptRunner, scripts, type ScriptName, type WakeMode } from './scripts'
 import { RedisLimits, withWaiting } from './limits'
+import { ShardSubscriber } from './subscriber'
+import { OutcomeWaiters, splitNotice } from '../outcomes'
 
 export interface RedisStoreOptions {
   /**
@@ -172,6 +174,10 @@ export class RedisStore implements Store {
   readonly #prefix: string
   readonly #base: string
   readonly #partition: PartitionContext | undefined
+  /** Waiters of task outcomes (waitOutcome) and the subscription that feeds them, made on first use. */
+  readonly #waiters = new OutcomeWaiters()
+  #subscriber: ShardSubscriber | null = null
+  #listening: Promise<void> | null = null
   #closing: Promise<void> | null = null
   /** Enqueues made in this turn of the event loop, sent together (see #flush). */
   #batch: EnqueueBatch | null = null
@@ -271,7 +277,9 @@ export class RedisStore implements Store {
   }
 
   async close (): Promise<void> {
+    this.#waiters.close()
     if (this.#partition !== undefined) return
+    if (this.#subscriber !== null) await this.#subscriber.close().catch(() => {})
     this.#closing ??= this.#conn.close()
     return await this.#closing
   }
@@ -348,9 +356,10 @@ export class RedisStore implements Store {
     return this.#confirmed('claim', [owner, leaseMs], decodeClaim, (c) => c !== null, (c) => { if (c !== null) this.#giveBack(c.queue, c.token) })
   }
 
-  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0): Promise<CompleteResult> {
+  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0, outcome?: string): Promise<CompleteResult> {
     const args: Array<string | number> = [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0', taskId]
-    if (lookahead > 0) args.push(Math.floor(lookahead))
+    if (lookahead > 0 || outcome !== undefined) args.push(Math.max(0, Math.floor(lookahead)))
+    if (outcome !== undefined) args.push(outcome)
     return this.#confirmed('complete', args, (reply): CompleteResult => {
       const r = reply as ReplyList
       if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
@@ -365,12 +374,47 @@ export class RedisStore implements Store {
 
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {
     const r = await this.#confirmed('fail', [lease.queue, lease.token, input.error, input.maxAttempts, Math.max(0, Math.floor(input.delayMs)),
-      input.onExhausted, input.deadLetterNow === true ? '1' : '0', this.#deadLetterLimit], asIs, (reply) => (reply as ReplyList)[0] !== ScriptOutcome.Fenced) as ReplyList
+      input.onExhausted, input.deadLetterNow === true ? '1' : '0', this.#deadLetterLimit, ...(input.waitedId === undefined ? [] : [input.waitedId])], asIs, (reply) => (reply as ReplyList)[0] !== ScriptOutcome.Fenced) as ReplyList
     switch (r[0]) {
       case ScriptOutcome.Fenced: return { ok: false, fenced: true }
       case 1: return { ok: true, outcome: 'retrying', retryAt: Number(r[1]) }
       case 2: return { ok: true, outcome: 'halted' }
       default: return { ok: true, outcome: 'dead' }
+    }
+  }
+
+  /** Uses `subscriber` (a partitioned store's, shared by its partitions) for waitOutcome instead of making one. */
+  shareSubscriber (subscriber: ShardSubscriber): void {
+    this.#subscriber = subscriber
+  }
+
+  async waitOutcome (taskId: string, timeoutMs: number): Promise<string | null> {
+    await this.#listen()
+    return await this.#waiters.wait(taskId, timeoutMs, async () => await this.#storedOutcome(taskId))
+  }
+
+  async #storedOutcome (taskId: string): Promise<string | null> {
+    const client = this.#conn.client
+    return await this.#conn.call('waitOutcome', async () => await client.get(this.keys.res + taskId))
+  }
+
+  /** Subscribes (once) to this namespace's outcome channel: `res` as Redis sees it (with the client's keyPrefix). */
+  async #listen (): Promise<void> {
+    this.#listening ??= (async () => {
+      this.#subscriber ??= new ShardSubscriber(this.#conn.client)
+      const channel = (this.#conn.client.options.keyPrefix ?? '') + this.keys.res
+      await this.#subscriber.subscribe(channel, (message) => {
+        const notice = splitNotice(message)
+        if (notice !== null) this.#waiters.deliver(notice.taskId, notice.text)
+      })
+      // A notice sent while the subscriber was reconnecting is gone: look again for every waiter.
+      this.#subscriber.onResubscribed(() => { this.#waiters.recheck(async (id) => await this.#storedOutcome(id)) })
+    })()
+    try {
+      await this.#listening
+    } catch (err) {
+      this.#listening = null
+      throw err
     }
   }
 

@@ -22,6 +22,7 @@
 -- KEYS[9] qid      HASH queue → number
 -- KEYS[10] qname   HASH number → queue
 -- KEYS[11] moved   HASH id → queue, for requeued tasks
+-- KEYS[12] res     prefix of outcome keys of waited tasks; also their pub/sub channel
 --
 -- ARGV[1] queue
 -- ARGV[2] token of the caller's lease
@@ -33,6 +34,9 @@
 --         its reply was lost: nothing is removed again (retry-safe).
 -- ARGV[7] lookahead: with keep, how many records after the next head to
 --         return as well (pipelined acks, an opt-in worker mode); '0' or absent: none
+-- ARGV[8] outcome: only for a task someone waits on (wait flag in its extras): the
+--         outcome text, kept at res:<taskId> for 5 minutes and SPUBLISHed as
+--         `<taskId>\n<outcome>` on the res channel. Absent: nothing more is done.
 --
 -- Returns {-1} when fenced (lease lost or expired; nothing changed), {0} when
 -- the lease was released, or {1, record, leaseExpiresAt (ms)} for the next head
@@ -75,6 +79,10 @@ if not done or string.sub(done, 1, #ARGV[6] + 1) ~= ARGV[6] .. '\n' then
 end
 
 rcall('DECR', KEYS[8])
+if ARGV[8] then
+  rcall('SET', KEYS[12] .. ARGV[6], ARGV[8], 'PX', 300000)
+  rcall('SPUBLISH', KEYS[12], ARGV[6] .. '\n' .. ARGV[8])
+end
 if string.sub(done, 1, #num + 1) ~= num .. '-' then rcall('HDEL', KEYS[11], ARGV[6]) end
 rcall('HINCRBY', KEYS[7], 'c' .. math.floor(now / 10000), 1)
 

@@ -21,6 +21,7 @@
 -- KEYS[14] dead    LIST of dead letter ids, newest first
 -- KEYS[15] deadrec HASH id → dead letter entry
 -- KEYS[16] tseq    counter of task numbers (ids for corrupt records)
+-- KEYS[17] res     prefix of outcome keys of waited tasks; also their pub/sub channel
 --
 -- ARGV[1] queue
 -- ARGV[2] token of the caller's lease
@@ -30,6 +31,9 @@
 -- ARGV[6] onExhausted: 'halt' or 'dead-letter'
 -- ARGV[7] deadLetterNow: '1' to dead-letter whatever the attempts
 -- ARGV[8] deadLetterLimit: dead letters kept
+-- ARGV[9] waitedId: only for a head someone waits on: its id. When it halts or
+--         is dead-lettered, `h\n<queue>\n<error>` / `d\n…` is kept at res:<id> for
+--         5 minutes and SPUBLISHed as `<id>\n<outcome>` on the res channel.
 --
 -- Returns {-1} when fenced (nothing changed), {1, retryAt (ms)} retrying,
 -- {2} halted, {3} dead-lettered.
@@ -42,6 +46,13 @@ local rcall = redis.call
 -- @include _head
 
 local queue, token, errorText = ARGV[1], ARGV[2], ARGV[3]
+local function settled (kind)
+  local id = ARGV[9]
+  if not id or id == '' then return end
+  local text = kind .. '\n' .. queue .. '\n' .. errorText
+  rcall('SET', KEYS[17] .. id, text, 'PX', 300000)
+  rcall('SPUBLISH', KEYS[17], id .. '\n' .. text)
+end
 local now = nowMs()
 local num, flags = validLease(KEYS[1], queue, token, now)
 if not num then return {-1} end
@@ -65,6 +76,7 @@ if ARGV[7] == '1' or (exhausted and ARGV[6] == 'dead-letter') then
   rcall('HDEL', KEYS[3], queue)
   local nextRec = rcall('LINDEX', listKey, 0)
   relistAfterHead(KEYS[4], KEYS[5], KEYS[6], KEYS[9], KEYS[10], queue, num, nextRec, paused)
+  settled('d')
   return {3}
 end
 
@@ -79,7 +91,10 @@ else
   local head = rcall('LINDEX', listKey, 0)
   if head then rcall('ZADD', KEYS[4], headScore(head), queue) end
 end
-if exhausted then return {2} end
+if exhausted then
+  settled('h')
+  return {2}
+end
 local delayMs = tonumber(ARGV[5])
 local retryAt = now + (delayMs > 0 and delayMs or 0)
 rcall('ZADD', KEYS[13], retryAt, queue)

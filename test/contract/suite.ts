@@ -5,6 +5,7 @@ import { flowCases } from './cases/flow'
 import { leaseCases } from './cases/leases'
 import { limitCases } from './cases/limits'
 import { operatorCases } from './cases/operator'
+import { outcomeCases } from './cases/outcomes'
 import { processCases } from './cases/processes'
 import { readCases } from './cases/reads'
 import { wakeCases } from './cases/wake'
@@ -29,5 +30,6 @@ export function contractSuite (t: Test, factory: HarnessFactory, features: Store
   t.test('waiting for work', async (t) => { wakeCases(t, factory) })
   t.test('per-task extras', async (t) => { extrasCases(t, factory) })
   t.test('limiters and throttled queues', async (t) => { limitCases(t, factory) })
+  t.test('outcomes of waited tasks', async (t) => { outcomeCases(t, factory) })
   t.test('durability, several processes, corrupt records', async (t) => { processCases(t, factory, features) })
 }

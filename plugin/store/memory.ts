@@ -1,4 +1,4 @@
-import { joinRequestField, refuseRequestField } from './extras'
+import { extrasOf, joinRequestField, refuseRequestField } from './extras'
 import { FST_FIFO_CLOSED, FST_FIFO_CONFLICT, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../core/errors'
 import type {
   AcquireResult, ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow,
@@ -7,6 +7,7 @@ import type {
 import * as limits from './memory/limits'
 import * as reads from './memory/reads'
 import { claimedTask, deadLetter, queueState } from './memory/records'
+import { WAIT_FLAG } from './store'
 import { MemoryOutcomes } from './memory/outcomes'
 import { MemoryState } from './memory/state'
 
@@ -342,6 +343,7 @@ export class MemoryStore implements Store {
     if (q.ids.length === 0) throw new FST_FIFO_CONFLICT(`queue ${JSON.stringify(queue)} is empty: there is no head to skip`)
     const dead = s.deadLetterHead(q, reason)
     s.reschedule(q, 'back')
+    if (extrasOf(dead.requestId)?.[WAIT_FLAG] === '1') this.#outcomes.settle(dead.id, `d\n${queue}\nskipped by an operator: ${reason}`)
     return deadLetter(dead)
   }
 

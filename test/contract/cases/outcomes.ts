@@ -52,4 +52,18 @@ export function outcomeCases (t: Test, factory: HarnessFactory): void {
     t.same(await Promise.all(heard), ['h\nh\nboom', 'd\nd\ngone'])
     t.equal(await s.waitOutcome(r.id, 100), null, 'a retrying head has no outcome yet')
   })
+
+  t.test('an operator skip of a waited head notifies its waiter; of another head, nothing is stored', async (t) => {
+    const { s } = await setup(t, factory)
+    const a = await s.enqueue(task('q', 1, { requestId: 'req', extras: { w: '1' } }))
+    const b = await s.enqueue(task('q', 2, { extras: { tp: 'x', w: '1' } }))
+    const c = await s.enqueue(task('q', 3))
+    const heard = s.waitOutcome(a.id, 5000)
+    await s.skipHead('q', 'bad order')
+    t.equal(await heard, 'd\nq\nskipped by an operator: bad order')
+    await s.skipHead('q', 'again')
+    t.equal(await s.waitOutcome(b.id, 1000), 'd\nq\nskipped by an operator: again', 'the flag is found after other extras too')
+    await s.skipHead('q', 'plain')
+    t.equal(await s.waitOutcome(c.id, 100), null, 'a head nobody waits on leaves no outcome')
+  })
 }

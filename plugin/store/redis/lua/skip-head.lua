@@ -20,10 +20,15 @@
 -- KEYS[16] deadrec HASH id → dead letter entry
 -- KEYS[17] tseq    counter of task numbers (ids for corrupt records)
 -- KEYS[18] throttled HASH queue → limiter name
+-- KEYS[19] res     prefix of outcome keys of waited tasks; also their pub/sub channel
 --
 -- ARGV[1] queue
 -- ARGV[2] reason, shown with the dead letter
 -- ARGV[3] deadLetterLimit: dead letters kept
+--
+-- A head someone waits on (`w=1` in the extras of its request-id field, found
+-- by a plain search: a TAB can only be a field separator there) gets the
+-- outcome `d\n<queue>\nskipped by an operator: <reason>` (see fail.lua).
 --
 -- Returns {0, id, dead letter entry}; {-2} when the queue does not exist;
 -- {-4} while its head runs; {-5} when it is empty.
@@ -55,6 +60,12 @@ local id = recordId(rec)
 if id and string.sub(id, 1, #num + 1) ~= num .. '-' then rcall('HDEL', KEYS[14], id) end
 id = id or (num .. '-x' .. base36(rcall('INCR', KEYS[17])))
 local entry = bury(KEYS[15], KEYS[16], id, queue, rec, attempts, ARGV[2], lastError, nowMs(), tonumber(ARGV[3]))
+
+if string.find(rec, '\tw=1\t', 1, true) or string.find(rec, '\tw=1\n', 1, true) then
+  local text = 'd\n' .. queue .. '\nskipped by an operator: ' .. ARGV[2]
+  rcall('SET', KEYS[19] .. id, text, 'PX', 300000)
+  rcall('SPUBLISH', KEYS[19], id .. '\n' .. text)
+end
 
 local nextRec = rcall('LINDEX', listKey, 0)
 if nextRec then

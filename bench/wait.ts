@@ -27,7 +27,9 @@ async function main (): Promise<void> {
   let started: (() => void) | null = null
   const worker = await app(redis.url, prefix, true, () => { started?.() })
   const producer = await app(redis.url, prefix, false, () => {})
+  const client = redis.client()
   try {
+    const ping: number[] = []
     const pickup: number[] = []
     const waited: number[] = []
     // Warm-up: scripts cached, subscriber connected.
@@ -44,12 +46,20 @@ async function main (): Promise<void> {
       if (done.status !== 'succeeded') throw new Error(`unexpected outcome ${done.status}`)
       waited.push(performance.now() - t0)
       await pause()
+      // One idle round trip, for scale: the outcome should cost about one more than pickup.
+      t0 = performance.now()
+      await client.ping()
+      ping.push(performance.now() - t0)
+      await pause()
     }
     pickup.sort((a, b) => a - b)
     waited.sort((a, b) => a - b)
+    ping.sort((a, b) => a - b)
+    console.log(`idle PING round trip: p50 ${pct(ping, 0.5).toFixed(2)} ms, p99 ${pct(ping, 0.99).toFixed(2)} ms`)
     console.log(`idle pickup (enqueue → handler starts): p50 ${pct(pickup, 0.5).toFixed(2)} ms, p99 ${pct(pickup, 0.99).toFixed(2)} ms`)
     console.log(`enqueue-and-wait (enqueue → outcome back): p50 ${pct(waited, 0.5).toFixed(2)} ms, p99 ${pct(waited, 0.99).toFixed(2)} ms (${SAMPLES} samples each)`)
   } finally {
+    client.disconnect()
     await Promise.all([worker.app.close(), producer.app.close()])
     await redis.cleanup()
   }

@@ -39,7 +39,7 @@ async function runHeads (s: WorkerState, hold: Hold): Promise<void> {
     if (step === 'succeeded' && keep && acks.length < ahead && following.length > 0 && canRunAhead(s, following[0])) {
       // Pipelined acks (opt-in): send this completion and start the next task without waiting for it.
       hold.settling = true
-      acks.push({ taskId: task.id, reply: store.complete(hold.lease, task.id, instance.id, leaseMs, true, 0, takeOutcome(hold)) })
+      acks.push({ taskId: task.id, reply: store.complete(hold.lease, task.id, instance.id, leaseMs, true, undefined, takeOutcome(hold)) })
       endSpan(hold, 'succeeded')
       hold.task = following.shift() as ClaimedTask
       hold.controller = null

@@ -99,7 +99,16 @@ t.test('without the confirmation in time a call rejects with FST_FIFO_NOT_REPLIC
   const row = await s.getQueue('q')
   t.match(row, { state: 'waiting', holder: null, head: { attempts: 0 } }, 'the refused claim gave its lease and attempt back')
 
-  const again = await s.enqueue(task('q', 1, { dedupeId: 'order-1' }))
+  // The caller retries as the error says. A replica woken from SIGSTOP may take a moment to
+  // catch up, so a retry can itself be unconfirmed: keep retrying, as a caller would.
+  let again: Awaited<ReturnType<typeof s.enqueue>> | null = null
+  for (let i = 0; again === null; i++) {
+    again = await s.enqueue(task('q', 1, { dedupeId: 'order-1' })).catch((e: Error & { code?: string }) => {
+      if (e.code !== 'FST_FIFO_NOT_REPLICATED' || i >= 30) throw e
+      return null
+    })
+    if (again === null) await new Promise((resolve) => setTimeout(resolve, 100))
+  }
   t.equal(again.duplicate, true, 'the retry finds the task the refused call stored')
   t.equal((await s.getQueue('q'))?.depth, 1, 'one task, not two')
 })

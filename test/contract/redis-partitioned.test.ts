@@ -1,10 +1,8 @@
 import '../helpers/guard'
 import t from 'tap'
-import { queueKey } from '../../plugin/store/redis/keys'
-import { PartitionedRedisStore } from '../../plugin/store/redis/partitioned'
-import { queuePartition } from '../../plugin/store/redis/partitions'
-import { startRedis, uniquePrefix } from '../helpers/redis-server'
-import { realSleep, settleHandles } from './harness'
+import { startRedis } from '../helpers/redis-server'
+import { settleHandles } from './harness'
+import { partitionedHarness } from './partitioned-harness'
 import { contractSuite } from './suite'
 
 // The Store contract on a partitioned namespace (partitions: 4) on one
@@ -19,41 +17,5 @@ t.test('PartitionedRedisStore (partitions: 4, standalone Redis)', async (t) => {
     await settleHandles()
   })
 
-  contractSuite(t, async (options = {}) => {
-    const prefix = uniquePrefix('parts')
-    const opened: PartitionedRedisStore[] = []
-    const open = async (): Promise<PartitionedRedisStore> => {
-      const store = new PartitionedRedisStore({ redis: redis.url, prefix, partitions: PARTITIONS, connectTimeoutMs: 5000, commandTimeoutMs: 5000, deadLetterLimit: options.deadLetterLimit ?? 10_000 })
-      opened.push(store)
-      await store.connect()
-      return store
-    }
-    const store = await open()
-    return {
-      store,
-      exactClock: false,
-      async advance (ms) { await realSleep(ms) },
-      reopen: open,
-      colocate (...names) {
-        const home = queuePartition(names[0], PARTITIONS)
-        return names.map((name) => {
-          let candidate = name
-          for (let k = 0; queuePartition(candidate, PARTITIONS) !== home; k++) candidate = `${name}.${k}`
-          return candidate
-        })
-      },
-      async corruptHead (queue) {
-        const client = redis.client()
-        try {
-          const keys = store.partitions[queuePartition(queue, PARTITIONS)].keys
-          const num = await client.hget(keys.qid, queue)
-          if (num === null) throw new Error(`queue ${queue} has no number`)
-          await client.lset(queueKey(keys, num), 0, 'not a task record')
-        } finally {
-          client.disconnect()
-        }
-      },
-      async cleanup () { await Promise.allSettled(opened.map(async (s) => await s.close())) },
-    }
-  }, { sharedAcrossProcesses: true, encodedRecords: true, dedupeScope: 'queue' })
+  contractSuite(t, partitionedHarness(redis.url, PARTITIONS, () => redis.client(), 'parts'), { sharedAcrossProcesses: true, encodedRecords: true, dedupeScope: 'queue' })
 })

@@ -95,6 +95,8 @@ export function rateLimited (retryAfter: string | number | readonly string[] | n
 }
 export const FST_FIFO_WAIT_TIMEOUT = createError('FST_FIFO_WAIT_TIMEOUT', 'task %s on queue "%s": no outcome within %d ms; the task is still queued and will run (only this wait ended)', 504)
 export const FST_FIFO_RESULT_REFUSED = createError('FST_FIFO_RESULT_REFUSED', 'task %s on queue "%s" succeeded, but its result cannot be returned: %s', 500)
+/** fifo.wait on a task enqueued without the `wait` call option: nothing keeps its outcome, so there is nothing to wait for. */
+export const FST_FIFO_NOT_WAITED = createError('FST_FIFO_NOT_WAITED', 'task %s on queue "%s" %s, but it was not enqueued with the wait call option, so its outcome is not kept and cannot be waited for', 409)
 
 export const errors = {
   FST_FIFO_STORE_FORMAT,
@@ -128,6 +130,7 @@ export const errors = {
   FST_FIFO_RATE_LIMITED,
   FST_FIFO_WAIT_TIMEOUT,
   FST_FIFO_RESULT_REFUSED,
+  FST_FIFO_NOT_WAITED,
 }
 
 /** Renders any thrown value as one line of text that is safe to store and show. */

@@ -40,7 +40,10 @@ export interface Fifo {
   /**
    * Waits for the outcome of a task enqueued earlier with the `wait` call
    * option (only those keep an outcome, for 5 minutes after they settle).
-   * Rejects with FST_FIFO_WAIT_TIMEOUT after `timeoutMs` (the task is untouched).
+   * Rejects with FST_FIFO_WAIT_TIMEOUT after `timeoutMs` (the task is untouched);
+   * at once with FST_FIFO_NOT_WAITED for a task enqueued without `wait`, and with
+   * FST_FIFO_NOT_FOUND for an id that is neither queued, dead-lettered nor has a
+   * kept outcome.
    */
   wait(taskId: string, options: WaitOptions): Promise<TaskOutcome>
   /** The store in use (reads and operator actions; see the Store contract). */
@@ -153,7 +156,7 @@ export class FifoCore {
       isClosed: () => this.#closed,
       onEnqueued: () => { metrics.enqueued++ },
       limiters: this.limiters,
-      awaitOutcome: async (taskId, queue, timeoutMs) => await awaitOutcome(this.store, taskId, queue, timeoutMs),
+      awaitOutcome: async (taskId, queue, timeoutMs, pending) => await awaitOutcome(this.store, taskId, queue, timeoutMs, pending),
     })
     this.worker = new Worker({
       store: this.store,

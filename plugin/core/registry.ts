@@ -6,7 +6,7 @@ import {
 import { show } from './options'
 import { badLimiterName, type Limiters } from './limits'
 import type { LimitSpec } from '../store/store'
-import { WAIT_FLAG, type EnqueueResult, type NewTask } from '../store/store'
+import type { EnqueueResult, NewTask } from '../store/store'
 import { checkWaitMs, type TaskOutcome, type WaitedTask } from './wait'
 import { checkQueueName, isValidTaskName, serializeArgs } from './task'
 
@@ -199,7 +199,7 @@ export interface RegistryOptions {
   onEnqueued: () => void
   limiters: Limiters
   /** Waits for a task's outcome (the `wait` call option). */
-  awaitOutcome: (taskId: string, queue: string, timeoutMs: number) => Promise<TaskOutcome>
+  awaitOutcome: (taskId: string, queue: string, timeoutMs: number, pending?: Promise<string | null>) => Promise<TaskOutcome>
 }
 
 /** Holds the defined tasks of one app and turns calls into stored tasks. */
@@ -346,12 +346,13 @@ export class Registry {
       requestId,
       dedupeId: call.dedupeId,
       dedupeMs: call.dedupeId === undefined ? undefined : (call.dedupeMs ?? 300_000),
-      // Only a waited task carries the flag: the worker passes its outcome to the store only then.
-      extras: call.wait === undefined ? undefined : { [WAIT_FLAG]: '1' },
+      // Only a waited task is flagged (by the store): the worker passes its outcome to the store only then.
+      waitMs: call.wait,
     })
     this.#opts.onEnqueued()
     const enqueued = { id: result.id, queue: result.queue, name: result.name, duplicate: result.duplicate }
     if (call.wait === undefined) return enqueued
-    return { ...enqueued, ...await this.#opts.awaitOutcome(result.id, result.queue, call.wait) }
+    // A dedupe hit has no outcome promise: the earlier task is waited on (or refused) by id.
+    return { ...enqueued, ...await this.#opts.awaitOutcome(result.id, result.queue, call.wait, result.outcome) }
   }
 }

@@ -41,12 +41,15 @@ export function checkTaskId (value: unknown): string {
 }
 
 /**
- * Waits up to `timeoutMs` for `taskId`'s outcome. Rejects with
- * FST_FIFO_WAIT_TIMEOUT (the task itself is untouched and still runs) or, for a
- * success whose result could not be kept, FST_FIFO_RESULT_REFUSED.
+ * Waits up to `timeoutMs` for `taskId`'s outcome: `pending` when the enqueue
+ * gave one (EnqueueResult.outcome), else store.waitOutcome, which refuses a task
+ * that was not enqueued with `wait` (FST_FIFO_NOT_WAITED) or is unknown
+ * (FST_FIFO_NOT_FOUND). Rejects with FST_FIFO_WAIT_TIMEOUT (the task itself is
+ * untouched and still runs) or, for a success whose result could not be kept,
+ * FST_FIFO_RESULT_REFUSED.
  */
-export async function awaitOutcome (store: Store, taskId: string, queue: string | null, timeoutMs: number): Promise<TaskOutcome> {
-  const text = await store.waitOutcome(taskId, timeoutMs)
+export async function awaitOutcome (store: Store, taskId: string, queue: string | null, timeoutMs: number, pending?: Promise<string | null>): Promise<TaskOutcome> {
+  const text = await (pending ?? store.waitOutcome(taskId, timeoutMs))
   if (text === null) {
     // The id rides on the error, so the caller can wait again later (fifo.wait).
     throw Object.assign(new FST_FIFO_WAIT_TIMEOUT(taskId, queue ?? '?', timeoutMs), { taskId })

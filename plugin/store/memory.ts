@@ -75,7 +75,8 @@ export class MemoryStore implements Store {
     const before = s.queues.get(task.queue)
     // Claim on enqueue: only a task that makes its queue runnable (empty before, not paused, not held).
     const claims = claim !== undefined && (before === undefined || (before.ids.length === 0 && !before.paused && before.lease === null))
-    const record = { id, queue: task.queue, name: task.name, payload: task.payload, enqueuedAt: now, requestId: task.extras === undefined ? task.requestId ?? null : joinRequestField(task.requestId, task.extras), attempts: 0, lastError: null, seq: 0 }
+    const extras = task.waitMs === undefined ? task.extras : { ...task.extras, [WAIT_FLAG]: '1' }
+    const record = { id, queue: task.queue, name: task.name, payload: task.payload, enqueuedAt: now, requestId: extras === undefined ? task.requestId ?? null : joinRequestField(task.requestId, extras), attempts: 0, lastError: null, seq: 0 }
     s.append(record, !claims)
     if (task.dedupeId !== undefined) {
       // Delete first so the map stays in enqueue order and sweep can prune from the front.
@@ -83,6 +84,8 @@ export class MemoryStore implements Store {
       s.dedupe.set(task.dedupeId, { result: { id, queue: task.queue, name: task.name }, expiresAt: now + (task.dedupeMs ?? DEFAULT_DEDUPE_MS) })
     }
     const result: EnqueueResult = { id, queue: task.queue, name: task.name, duplicate: false }
+    // Listening before anyone can settle the task (synchronously, in this call).
+    if (task.waitMs !== undefined) result.outcome = this.#outcomes.wait(id, task.waitMs)
     if (claims) result.claimed = s.grant(s.queue(task.queue), claim.owner, claim.leaseMs)
     return result
   }
@@ -149,7 +152,14 @@ export class MemoryStore implements Store {
   }
 
   async waitOutcome (taskId: string, timeoutMs: number): Promise<string | null> {
-    return await this.#outcomes.wait(taskId, timeoutMs)
+    return await this.#outcomes.wait(taskId, timeoutMs, () => {
+      const s = this.#state
+      const task = s.tasks.get(taskId)
+      if (task !== undefined) return { kind: 'queued', queue: task.queue, waited: extrasOf(task.requestId)?.[WAIT_FLAG] === '1' }
+      const dead = s.dead.get(taskId)
+      if (dead !== undefined) return { kind: 'dead', queue: dead.queue, waited: extrasOf(dead.requestId)?.[WAIT_FLAG] === '1' }
+      return { kind: 'none' }
+    })
   }
 
   /** How many waited tasks' outcomes are kept (for tests). */

@@ -1,3 +1,37 @@
+import { FST_FIFO_NOT_FOUND, FST_FIFO_NOT_WAITED } from '../core/errors'
+import { OUTCOME_TTL_MS } from './store'
+
+/**
+ * What a store found when it looked for a task's outcome (waitOutcome):
+ * a kept outcome; else where the task is and whether it carries the wait
+ * flag; else nothing.
+ */
+export type OutcomeLook =
+  | { kind: 'kept', text: string }
+  | { kind: 'queued' | 'dead', queue: string, waited: boolean }
+  | { kind: 'none' }
+
+const KEPT = `${OUTCOME_TTL_MS / 60_000} minutes`
+
+/**
+ * Turns a look into what the wait does: the outcome text, null to go on
+ * waiting (a waited task still queued), or a refusal naming `shownId` (the
+ * id as the caller knows it) when no outcome is kept and none can come.
+ */
+export function lookResult (shownId: string, look: OutcomeLook): string | null {
+  switch (look.kind) {
+    case 'kept': return look.text
+    case 'queued':
+      if (look.waited) return null
+      throw new FST_FIFO_NOT_WAITED(shownId, look.queue, 'is queued')
+    case 'dead':
+      if (!look.waited) throw new FST_FIFO_NOT_WAITED(shownId, look.queue, 'is in the dead letters')
+      throw new FST_FIFO_NOT_FOUND(`task ${shownId} on queue "${look.queue}" is in the dead letters, and its outcome is no longer kept (outcomes are kept ${KEPT} after a task settles)`)
+    default:
+      throw new FST_FIFO_NOT_FOUND(`task ${shownId}: no outcome is kept for it and it is neither queued nor dead-lettered (an unknown id, a task that settled without the wait call option, or one whose outcome expired ${KEPT} after it settled)`)
+  }
+}
+
 /**
  * The waiters of task outcomes inside one store object (see Store.waitOutcome):
  * both stores register a waiter, then look for an outcome already stored, and
@@ -25,14 +59,17 @@ export class OutcomeWaiters {
   async wait (taskId: string, timeoutMs: number, look: () => Promise<string | null>): Promise<string | null> {
     if (this.#closed) return null
     return await new Promise<string | null>((resolve, reject) => {
+      const leave = (): void => {
+        clearTimeout(waiter.timer)
+        const set = this.#waiters.get(taskId)
+        if (set !== undefined) {
+          set.delete(waiter)
+          if (set.size === 0) this.#waiters.delete(taskId)
+        }
+      }
       const waiter: Waiter = {
         resolve: (text) => {
-          clearTimeout(waiter.timer)
-          const set = this.#waiters.get(taskId)
-          if (set !== undefined) {
-            set.delete(waiter)
-            if (set.size === 0) this.#waiters.delete(taskId)
-          }
+          leave()
           resolve(text)
         },
         timer: setTimeout(() => { waiter.resolve(null) }, Math.max(0, timeoutMs)),
@@ -44,7 +81,7 @@ export class OutcomeWaiters {
       }
       set.add(waiter)
       look().then((text) => { if (text !== null) waiter.resolve(text) }, (err: unknown) => {
-        waiter.resolve(null)
+        leave()
         reject(err)
       })
     })

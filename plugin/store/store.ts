@@ -47,6 +47,13 @@ export interface NewTask {
    */
   dedupeId?: string
   dedupeMs?: number
+  /**
+   * Someone waits this long (ms) for the task's outcome (the `wait` call
+   * option). Not stored as such: the store marks the task (WAIT_FLAG in its
+   * extras, so its worker hands the outcome to complete/fail), is ready to hear
+   * the outcome before the task is sent, and sets EnqueueResult.outcome.
+   */
+  waitMs?: number
 }
 
 export interface EnqueueResult {
@@ -57,6 +64,12 @@ export interface EnqueueResult {
   duplicate: boolean
   /** Set when the enqueue asked to claim and its owner got the lease on the queue: the queue's head (this task). */
   claimed?: ClaimedTask
+  /**
+   * With NewTask.waitMs, for a task this call added (not a dedupe hit: wait on
+   * the earlier task with waitOutcome, which refuses a task that nobody waits
+   * on): the outcome text as waitOutcome resolves it, null after waitMs or at close.
+   */
+  outcome?: Promise<string | null>
 }
 
 /** Claim on enqueue: the instance that enqueues, with a free slot, offers to run the task itself. */
@@ -412,6 +425,12 @@ export interface Store {
    * Listens before it looks, so an outcome stored meanwhile is not missed.
    * No polling: RedisStore listens on a sharded pub/sub channel in the
    * task's hash tag; a dropped subscriber connection looks again on reconnect.
+   *
+   * Refuses at once, writing nothing, when no outcome is kept and none can come:
+   * FST_FIFO_NOT_WAITED for a task that is queued (or dead-lettered) but was not
+   * enqueued with the wait flag; FST_FIFO_NOT_FOUND when the id is neither
+   * queued nor dead-lettered (unknown, settled without the flag, or its outcome
+   * past OUTCOME_TTL_MS). A waited task still queued (or retrying) is waited for.
    */
   waitOutcome (taskId: string, timeoutMs: number): Promise<string | null>
 

@@ -142,6 +142,57 @@ for (const kind of ['memory', 'redis', 'redis-partitioned'] as Kind[]) {
       await t.rejects(app.fifo.wait('1-1', { timeoutMs: 1e9 }), { code: 'FST_FIFO_INVALID_CALL_OPTION', message: /timeoutMs/ })
     })
 
+    t.test('fifo.wait on a task enqueued without wait is refused at once, naming it; an unknown or settled id is not found', async (t) => {
+      const { b, store, extra } = await setup(kind)
+      t.teardown(() => b.cleanup())
+      const app = await b.app(extra)
+      const hold = gate()
+      let ran = 0
+      const job = app.fifo.define('job', { queue: 'j', attempts: 1, onExhausted: 'dead-letter' }, async (fail: boolean) => {
+        await hold.wait
+        ran++
+        if (fail) throw new Error('no')
+        return 'ok'
+      })
+      await app.ready()
+      const running = await job(false)
+      const queued = await job(false)
+      const dies = await job(true)
+      const started = Date.now()
+      const refused = await app.fifo.wait(queued.id, { timeoutMs: 60_000 }).then(() => null, (e: Error & { code: string, statusCode: number }) => e)
+      t.equal(refused?.code, 'FST_FIFO_NOT_WAITED')
+      t.equal(refused?.statusCode, 409)
+      t.equal(refused?.message, `task ${queued.id} on queue "j" is queued, but it was not enqueued with the wait call option, so its outcome is not kept and cannot be waited for`)
+      await t.rejects(app.fifo.wait(running.id, { timeoutMs: 60_000 }), { code: 'FST_FIFO_NOT_WAITED' }, 'the running head too')
+      await job.with({ dedupeId: 'once' })(false)
+      await t.rejects(job.with({ dedupeId: 'once', wait: 60_000 })(false), { code: 'FST_FIFO_NOT_WAITED' }, 'a waited duplicate of an unwaited task')
+      t.ok(Date.now() - started < 30_000, 'refused without waiting out timeoutMs')
+      hold.open()
+      await until('all four ran', () => ran === 4)
+      await until('the failing one is dead-lettered', async () => (await app.fifo.store.getTask(dies.id))?.where === 'dead')
+      await t.rejects(app.fifo.wait(dies.id, { timeoutMs: 60_000 }), { code: 'FST_FIFO_NOT_WAITED', message: new RegExp(`task ${dies.id} on queue "j" is in the dead letters`) })
+      await t.rejects(app.fifo.wait(running.id, { timeoutMs: 60_000 }), {
+        code: 'FST_FIFO_NOT_FOUND',
+        statusCode: 404,
+        message: `task ${running.id}: no outcome is kept for it and it is neither queued nor dead-lettered (an unknown id, a task that settled without the wait call option, or one whose outcome expired 5 minutes after it settled)`,
+      }, 'a task that succeeded without wait')
+      await t.rejects(app.fifo.wait('9zz-9zz', { timeoutMs: 60_000 }), { code: 'FST_FIFO_NOT_FOUND', message: /^task 9zz-9zz: no outcome is kept/ }, 'an unknown id')
+      if (store !== undefined) {
+        t.equal(store.keptOutcomes, 0, 'nothing was kept by the refusals')
+        return
+      }
+      const client = b.redis!.client()
+      t.teardown(() => { client.disconnect() })
+      t.same(await client.keys('*res:*'), [], 'nothing was written for the unwaited tasks or by the refusals')
+      // A waited task that was dead-lettered, once its outcome is gone (kept 5 minutes; deleted here).
+      const waited = await job.with({ wait: 5000 })(true)
+      t.equal(waited.status, 'dead-lettered')
+      const keys = await client.keys('*res:*')
+      t.equal(keys.length, 1)
+      await client.del(...keys)
+      await t.rejects(app.fifo.wait(waited.id, { timeoutMs: 60_000 }), { code: 'FST_FIFO_NOT_FOUND', message: new RegExp(`task ${waited.id} on queue "j" is in the dead letters, and its outcome is no longer kept`) })
+    })
+
     t.test('closing the waiting instance ends only its wait: the task runs normally', async (t) => {
       const { b, extra } = await setup(kind)
       t.teardown(() => b.cleanup())

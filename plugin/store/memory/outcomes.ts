@@ -1,4 +1,4 @@
-import { OutcomeWaiters } from '../outcomes'
+import { lookResult, OutcomeWaiters, type OutcomeLook } from '../outcomes'
 import { OUTCOME_TTL_MS } from '../store'
 
 /**
@@ -20,8 +20,16 @@ export class MemoryOutcomes {
     this.#waiters.deliver(taskId, text)
   }
 
-  async wait (taskId: string, timeoutMs: number): Promise<string | null> {
-    return await this.#waiters.wait(taskId, timeoutMs, async () => this.#kept.get(taskId)?.text ?? null)
+  /**
+   * Waits for `taskId`'s outcome. `where` (when given) tells where the task is
+   * if no outcome is kept; see lookResult for what follows from it.
+   */
+  wait (taskId: string, timeoutMs: number, where?: () => OutcomeLook): Promise<string | null> {
+    return this.#waiters.wait(taskId, timeoutMs, async () => {
+      const kept = this.#kept.get(taskId)
+      if (kept !== undefined) return kept.text
+      return where === undefined ? null : lookResult(taskId, where())
+    })
   }
 
   /** How many outcomes are kept (tests: nothing is kept for tasks nobody waits on). */

@@ -10,6 +10,7 @@ import { globalId, MAX_PARTITIONS, partitionBase, queuePartition, splitId } from
 import { mergeInstances, mergeOverviews, mergePages, partitionRows, queueUrgency } from './partitioned-reads'
 import { loadScripts, RedisStore, type RedisStoreOptions } from './redis-store'
 import { ShardSubscriber } from './subscriber'
+import { lookResult } from '../outcomes'
 
 export interface PartitionedStoreOptions extends RedisStoreOptions {
   /** Number of partitions, 2 … 1024 (see partitions.ts). */
@@ -199,8 +200,9 @@ export class PartitionedRedisStore implements Store {
 
   async waitOutcome (taskId: string, timeoutMs: number): Promise<string | null> {
     const at = this.#byId(taskId)
-    if (at === null) return await new Promise((resolve) => { setTimeout(() => { resolve(null) }, timeoutMs).unref() })
-    return await at.store.waitOutcome(at.id, timeoutMs)
+    // An id no partition can hold: nothing can ever be kept for it.
+    if (at === null) return lookResult(taskId, { kind: 'none' })
+    return await at.store.waitOutcome(at.id, timeoutMs, taskId)
   }
 
   async release (lease: LeaseRef, keepAttempt: boolean): Promise<boolean> {

@@ -18,7 +18,8 @@ import { ReplicaWait } from './replication'
 import { ScriptRunner, scripts, type ScriptName, type WakeMode } from './scripts'
 import { RedisLimits, withWaiting } from './limits'
 import { ShardSubscriber } from './subscriber'
-import { OutcomeWaiters, splitNotice } from '../outcomes'
+import { lookResult, OutcomeWaiters, splitNotice, type OutcomeLook } from '../outcomes'
+import { WAIT_FLAG } from '../store'
 
 export interface RedisStoreOptions {
   /**
@@ -178,6 +179,8 @@ export class RedisStore implements Store {
   readonly #waiters = new OutcomeWaiters()
   #subscriber: ShardSubscriber | null = null
   #listening: Promise<void> | null = null
+  /** The outcome channel's subscription is confirmed (a waited enqueue need not wait for #listen). */
+  #listened = false
   #closing: Promise<void> | null = null
   /** Enqueues made in this turn of the event loop, sent together (see #flush). */
   #batch: EnqueueBatch | null = null
@@ -291,6 +294,11 @@ export class RedisStore implements Store {
     if (task.name.includes('\n')) return Promise.reject(new FST_FIFO_INVALID_DEFINITION(task.name, 'a handler name must not contain a line break'))
     const refused = refuseRequestField(task.requestId, task.extras)
     if (refused !== null) return Promise.reject(refused)
+    if (task.waitMs !== undefined) {
+      // Subscribed before the task exists, so its outcome cannot be published unheard.
+      if (!this.#listened) return this.#listen().then(() => this.enqueue(task, claim))
+      if (task.extras?.[WAIT_FLAG] !== '1') task = { ...task, extras: { ...task.extras, [WAIT_FLAG]: '1' } }
+    }
     const dedupeMs = Math.max(1, Math.floor(task.dedupeMs ?? DEFAULT_DEDUPE_MS))
     return new Promise((resolve, reject) => {
       let batch = this.#batch
@@ -341,15 +349,25 @@ export class RedisStore implements Store {
           if (task.requestId !== undefined && task.requestId !== '') claimed.requestId = task.requestId
           if (task.extras !== undefined) claimed.extras = task.extras
           if (r[5] !== null && r[5] !== undefined) claimed.lastError = String(r[5])
-          resolve({ id: claimed.id, queue: task.queue, name: task.name, duplicate: false, claimed })
+          resolve(this.#added({ id: claimed.id, queue: task.queue, name: task.name, duplicate: false, claimed }, task))
         } else {
-          resolve({ id: String(r[1]), queue: task.queue, name: task.name, duplicate: false })
+          resolve(this.#added({ id: String(r[1]), queue: task.queue, name: task.name, duplicate: false }, task))
         }
       }
     }).catch((err: unknown) => {
       // A settled caller ignores this; the rest learn their task's fate is unknown.
       for (const item of items) item.reject(err)
     })
+  }
+
+  /** A task this store added: with waitMs, its outcome promise (the store listened before sending it). */
+  #added (result: EnqueueResult, task: NewTask): EnqueueResult {
+    if (task.waitMs === undefined) return result
+    const id = result.id
+    const outcome = this.#waiters.wait(id, task.waitMs, async () => await this.#storedOutcome(id))
+    outcome.catch(() => {})
+    result.outcome = outcome
+    return result
   }
 
   claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
@@ -388,9 +406,20 @@ export class RedisStore implements Store {
     this.#subscriber = subscriber
   }
 
-  async waitOutcome (taskId: string, timeoutMs: number): Promise<string | null> {
+  /** `shownId`: the id as the caller knows it, for refusals (a partitioned store's global id). */
+  async waitOutcome (taskId: string, timeoutMs: number, shownId = taskId): Promise<string | null> {
     await this.#listen()
-    return await this.#waiters.wait(taskId, timeoutMs, async () => await this.#storedOutcome(taskId))
+    return await this.#waiters.wait(taskId, timeoutMs, async () => lookResult(shownId, await this.#look(taskId)))
+  }
+
+  async #look (taskId: string): Promise<OutcomeLook> {
+    const r = await this.#run('find-outcome', [taskId]) as ReplyList
+    switch (r[0]) {
+      case 1: return { kind: 'kept', text: String(r[1]) }
+      case 2: return { kind: 'queued', queue: String(r[1]), waited: r[2] === 1 }
+      case 3: return { kind: 'dead', queue: String(r[1]), waited: r[2] === 1 }
+      default: return { kind: 'none' }
+    }
   }
 
   async #storedOutcome (taskId: string): Promise<string | null> {
@@ -409,6 +438,7 @@ export class RedisStore implements Store {
       })
       // A notice sent while the subscriber was reconnecting is gone: look again for every waiter.
       this.#subscriber.onResubscribed(() => { this.#waiters.recheck(async (id) => await this.#storedOutcome(id)) })
+      this.#listened = true
     })()
     try {
       await this.#listening

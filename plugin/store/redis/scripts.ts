@@ -13,11 +13,11 @@ const LUA_DIR = join(__dirname, 'lua')
 export type ScriptName =
   | 'enqueue' | 'claim' | 'complete' | 'fail' | 'release' | 'park' | 'heartbeat' | 'remove-instance' | 'sweep'
   | 'pause' | 'resume' | 'retry-head' | 'skip-head' | 'requeue-dead' | 'delete-dead'
-  | 'overview' | 'list-queues' | 'get-queue' | 'queue-tasks' | 'get-task' | 'list-dead' | 'list-instances'
+  | 'overview' | 'list-queues' | 'get-queue' | 'queue-tasks' | 'get-task' | 'list-dead' | 'list-instances' | 'find-outcome'
   | 'throttle' | 'wake-throttled' | 'limit-acquire' | 'limit-release' | 'limit-renew' | 'limit-pause' | 'limit-resume' | 'list-limiters'
 
 // overview and list-queues refresh running queues' listing scores, so they write.
-const READ_ONLY = new Set<ScriptName>(['get-queue', 'queue-tasks', 'get-task', 'list-dead', 'list-instances'])
+const READ_ONLY = new Set<ScriptName>(['get-queue', 'queue-tasks', 'get-task', 'list-dead', 'list-instances', 'find-outcome'])
 
 export interface Script {
   name: ScriptName

@@ -18,7 +18,8 @@ export function outcomeCases (t: Test, factory: HarnessFactory): void {
     t.equal(done.next.id, b.id)
     const again = await s.complete(ref(done.next), b.id, 'owner-a', LEASE_MS, false)
     t.ok(again.ok)
-    t.equal(await s.waitOutcome(b.id, 100), null, 'no outcome for a task completed without one: the wait times out')
+    await t.rejects(s.waitOutcome(b.id, 60_000), { code: 'FST_FIFO_NOT_FOUND', message: new RegExp(`task ${b.id}: no outcome is kept`) },
+      'a task completed without an outcome is gone: refused at once, not waited out')
   })
 
   t.test('a retried complete does not overwrite or re-send the outcome of another head', async (t) => {
@@ -30,7 +31,7 @@ export function outcomeCases (t: Test, factory: HarnessFactory): void {
     await s.complete(ref(c), a.id, 'owner-a', LEASE_MS, true, 0, 's\nq\n1')
     // A retry of the same call (its reply was lost): the head is now b, nothing is stored for b.
     await s.complete(ref(c), a.id, 'owner-a', LEASE_MS, true, 0, 's\nq\n1')
-    t.equal(await s.waitOutcome(b.id, 100), null)
+    await t.rejects(s.waitOutcome(b.id, 60_000), { code: 'FST_FIFO_NOT_WAITED' }, 'nothing was stored for b, which nobody waits on')
   })
 
   t.test('fail with waitedId stores and notifies a halt or a dead letter, not a retry', async (t) => {
@@ -64,6 +65,47 @@ export function outcomeCases (t: Test, factory: HarnessFactory): void {
     await s.skipHead('q', 'again')
     t.equal(await s.waitOutcome(b.id, 1000), 'd\nq\nskipped by an operator: again', 'the flag is found after other extras too')
     await s.skipHead('q', 'plain')
-    t.equal(await s.waitOutcome(c.id, 100), null, 'a head nobody waits on leaves no outcome')
+    await t.rejects(s.waitOutcome(c.id, 60_000), { code: 'FST_FIFO_NOT_WAITED', message: /in the dead letters/ }, 'a head nobody waits on leaves no outcome')
+  })
+
+  t.test('enqueue with waitMs flags the task and is listening before it is sent; a dedupe hit has no outcome promise', async (t) => {
+    const { s } = await setup(t, factory)
+    const a = await s.enqueue(task('q', 1, { waitMs: 5000, dedupeId: 'once', dedupeMs: 60_000 }))
+    t.type(a.outcome, Promise)
+    const c = await s.claim('owner-a', LEASE_MS)
+    if (c === null) throw new Error('nothing claimed')
+    t.same(c.extras, { w: '1' }, 'the task carries the wait flag')
+    await s.complete(ref(c), c.id, 'owner-a', LEASE_MS, false, 0, 's\nq\n7')
+    t.equal(await a.outcome, 's\nq\n7')
+    const hit = await s.enqueue(task('q', 2, { waitMs: 5000, dedupeId: 'once', dedupeMs: 60_000 }))
+    t.equal(hit.duplicate, true)
+    t.equal(hit.outcome, undefined)
+    t.equal(await s.waitOutcome(hit.id, 1000), 's\nq\n7', 'the earlier task is waited on by id')
+    const short = await s.enqueue(task('r', 1, { waitMs: 50, extras: { tp: 'x' } }))
+    t.equal(await short.outcome, null, 'no outcome within waitMs: null')
+    const c2 = await s.claim('owner-a', LEASE_MS)
+    t.same(c2?.extras, { tp: 'x', w: '1' }, 'the flag joins other extras')
+  })
+
+  t.test('waitOutcome refuses at once what can never have an outcome, naming the task', async (t) => {
+    const { s } = await setup(t, factory)
+    const plain = await s.enqueue(task('plain', 1, { requestId: 'req-1', extras: { tp: 'x' } }))
+    const waited = await s.enqueue(task('kept', 1, { waitMs: 5000 }))
+    await t.rejects(s.waitOutcome(plain.id, 60_000), {
+      code: 'FST_FIFO_NOT_WAITED',
+      statusCode: 409,
+      message: `task ${plain.id} on queue "plain" is queued, but it was not enqueued with the wait call option, so its outcome is not kept and cannot be waited for`,
+    })
+    const unknown = plain.id + '9'
+    await t.rejects(s.waitOutcome(unknown, 60_000), { code: 'FST_FIFO_NOT_FOUND', statusCode: 404, message: new RegExp(`^task ${unknown}: no outcome is kept for it and it is neither queued nor dead-lettered`) })
+    await t.rejects(s.waitOutcome('no such id', 60_000), { code: 'FST_FIFO_NOT_FOUND', message: /^task no such id: / })
+    t.equal(await s.waitOutcome(waited.id, 50), null, 'a waited task still queued is waited for (here until the timeout)')
+    // Behind a head, and after a requeue from the dead letters, the task is still found.
+    const behind = await s.enqueue(task('plain', 2))
+    await t.rejects(s.waitOutcome(behind.id, 60_000), { code: 'FST_FIFO_NOT_WAITED', message: /"plain" is queued/ })
+    await s.skipHead('plain', 'operator')
+    await t.rejects(s.waitOutcome(plain.id, 60_000), { code: 'FST_FIFO_NOT_WAITED', message: /"plain" is in the dead letters/ })
+    await s.requeueDead(plain.id)
+    await t.rejects(s.waitOutcome(plain.id, 60_000), { code: 'FST_FIFO_NOT_WAITED', message: /"plain" is queued/ })
   })
 }

@@ -26,6 +26,7 @@ const RUN = { queues: 20, rate: 40, beforeMs: FULL ? 8000 : 4000, afterMs: FULL 
 function judge (t: Test, r: FailoverResult, replicas: number, resumeBoundMs: number): void {
   const p = r.report
   t.comment(`seed ${SEED}, replicas: ${replicas}, ${r.what}: ${failoverLine(r)}`)
+  if (r.stuck !== '') t.comment(`left after the drain:\n${r.stuck}`)
   t.ok(p.accepted > 50, 'the run accepted work before and after the failover')
   t.equal(p.unfencedOverlaps, 0, 'no two holders ran one queue unfenced')
   t.equal(p.duplicateSettlements, 0, 'no task settled twice')

@@ -38,6 +38,8 @@ export interface FailoverResult {
   /** The enqueue calls refused while the master was gone or unconfirmed, by error. */
   refusals: Record<string, number>
   what: string
+  /** When tasks were left after the drain: each such queue's row and the instances, as the store saw them. */
+  stuck: string
 }
 
 export async function failoverRun (o: FailoverRunOptions): Promise<FailoverResult> {
@@ -66,6 +68,8 @@ export async function failoverRun (o: FailoverRunOptions): Promise<FailoverResul
       if (left === 0) break
       await sleep(250)
     }
+    // Before the processes stop: what holds whatever did not drain (for the failure report).
+    const stuck = (await multi.pending().catch(() => -1)) === 0 ? '' : await multi.describePending().catch((err: unknown) => String(err))
     const report = await multi.check(leaseMs)
     const { events } = readEvents(multi.dir)
     // A task may start just after the kill from a reply the old master sent before it died: count from the promotion on.
@@ -77,7 +81,7 @@ export async function failoverRun (o: FailoverRunOptions): Promise<FailoverResul
         refusals[code] = (refusals[code] ?? 0) + 1
       }
     }
-    return { report, resumeMs: (firstStart - killedHr) / 1000, promotedMs, refusals, what }
+    return { report, resumeMs: (firstStart - killedHr) / 1000, promotedMs, refusals, what, stuck }
   } finally {
     await multi.close()
   }

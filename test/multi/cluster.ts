@@ -122,6 +122,23 @@ export class MultiCluster {
     }
   }
 
+  /** For a failure report: every queue that still has tasks, as the store sees it, and the live instances. */
+  async describePending (): Promise<string> {
+    const store = await this.#store()
+    try {
+      const lines: string[] = []
+      const page = await store.listQueues({ offset: 0, limit: 500 })
+      for (const q of page.items) {
+        if (q.depth === 0) continue
+        lines.push(`${q.name}: state=${q.state} depth=${q.depth} holder=${q.holder} leaseExpiresIn=${q.leaseExpiresAt === null ? null : q.leaseExpiresAt - Date.now()} retryIn=${q.retryAt === null ? null : q.retryAt - Date.now()} paused=${q.paused} head=${JSON.stringify(q.head)}`)
+      }
+      for (const i of await store.listInstances()) lines.push(`instance ${JSON.stringify(i)}`)
+      return lines.join('\n')
+    } finally {
+      await store.close()
+    }
+  }
+
   async #store (): Promise<RedisStore> {
     const { redis, done } = this.target.storeInput()
     const store = new RedisStore({ redis, prefix: this.prefix, connectTimeoutMs: 5000, commandTimeoutMs: 5000, deadLetterLimit: 10_000 })

@@ -370,11 +370,22 @@ export class RedisConnection {
     }
     const left = deadline - Date.now()
     if (wait.settled || left <= 0 || conn.status !== 'ready') return false
-    // A dead peer that never closes the socket would leave BLPOP hanging: give up a second after its timeout.
-    const guard = setTimeout(() => { if (this.#blocking === conn) this.#dropBlocking().catch(noop) }, left + 1000)
+    // A second after its timeout the wait ends whatever BLPOP does, and the blocking connection is
+    // dropped: a dead peer that never closes the socket leaves BLPOP hanging, and on a Cluster whose
+    // master was killed the BLPOP promise of ioredis never settles at all (not even after
+    // disconnect(): measured, the claim loop of every instance stopped for good after a failover).
+    let guard: NodeJS.Timeout | undefined
+    const overdue = new Promise<'overdue'>((resolve) => {
+      guard = setTimeout(() => {
+        if (this.#blocking === conn) this.#dropBlocking().catch(noop)
+        resolve('overdue')
+      }, left + 1000)
+    })
+    const pop = conn.blpop(key, Math.max(0.01, left / 1000).toFixed(3))
+    pop.catch(noop)
     try {
-      const reply = await conn.blpop(key, Math.max(0.01, left / 1000).toFixed(3))
-      return reply !== null
+      const reply = await Promise.race([pop, overdue])
+      return reply !== null && reply !== 'overdue'
     } catch {
       return false
     } finally {

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { RedisStore } from '../../plugin'
+import { createRedisStore } from '../../plugin/store/redis/create'
+import type { Store } from '../../plugin/store/store'
 import type { RedisStoreOptions } from '../../plugin/store/redis/redis-store'
 import type { AppConfig, StepSpec } from '../chaos/app'
 import { checkHistory, type Report } from '../chaos/checker'
@@ -139,9 +140,11 @@ export class MultiCluster {
     }
   }
 
-  async #store (): Promise<RedisStore> {
+  async #store (): Promise<Store> {
     const { redis, done } = this.target.storeInput()
-    const store = new RedisStore({ redis, prefix: this.prefix, connectTimeoutMs: 5000, commandTimeoutMs: 5000, deadLetterLimit: 10_000 })
+    // The processes' own partition count (plugin option), so the reads see every partition.
+    const partitions = Number((this.#base.plugin as { partitions?: unknown } | undefined)?.partitions ?? 1)
+    const store = createRedisStore({ redis, prefix: this.prefix, partitions, connectTimeoutMs: 5000, commandTimeoutMs: 5000, deadLetterLimit: 10_000 })
     const close = store.close.bind(store)
     store.close = async () => { await close(); done() }
     try {

@@ -9,21 +9,31 @@ import type { EventLog } from './events'
  * serves the namespace is faulted, so every fault hits the run.
  */
 
+let lastPromotionAt = 0
+
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
-async function namespaceMaster (cluster: TestCluster, prefix: string): Promise<ClusterNode> {
-  return await cluster.masterForSlot(await cluster.keySlot(`{${prefix}}:`))
+/** The master serving `base`, a key of the namespace (its first partition's `{tag}:`). */
+async function namespaceMaster (cluster: TestCluster, base: string): Promise<ClusterNode> {
+  return await cluster.masterForSlot(await cluster.keySlot(base))
 }
 
 /** kill -9 the namespace's master; returns once a replica serves it. The old master restarts in the background (pushed to `pending`). */
-export async function killMaster (cluster: TestCluster, prefix: string, log: EventLog, pending: Array<Promise<void>>, restartAfterMs: number): Promise<string> {
+export async function killMaster (cluster: TestCluster, base: string, log: EventLog, pending: Array<Promise<void>>, restartAfterMs: number): Promise<string> {
   // Every replica in sync first: the one promoted must be one that acknowledged the confirmed writes.
+  // And not inside the previous failover's window: masters refuse to vote again for 2 × node timeout,
+  // so a master killed right after its own promotion stalls the election (one double fault
+  // Redis Cluster does not cover; a forced takeover then may pick a replica without the last writes).
+  const since = Date.now() - lastPromotionAt
+  const settle = cluster.nodeTimeoutMs * 2 + 1000
+  if (since < settle) await sleep(settle - since)
   await cluster.waitHealthy(30_000).catch(() => {})
-  const master = await namespaceMaster(cluster, prefix)
+  const master = await namespaceMaster(cluster, base)
   const live = (await cluster.replicasOf(master)).filter((r) => r.running)
   if (live.length === 0) return 'no master kill: the namespace master has no running replica'
   log.write({ type: 'redis', action: 'master-kill', detail: master.addr })
   const promoted = await cluster.failover(master)
+  lastPromotionAt = Date.now()
   log.write({ type: 'redis', action: 'promoted', detail: promoted.addr })
   pending.push(sleep(restartAfterMs).then(async () => {
     await master.restart()
@@ -34,8 +44,8 @@ export async function killMaster (cluster: TestCluster, prefix: string, log: Eve
 }
 
 /** kill -9 one replica of the namespace's master while another one stays up; restarts it after `downMs`. */
-export async function killReplica (cluster: TestCluster, prefix: string, log: EventLog, pending: Array<Promise<void>>, pick: number, downMs: number): Promise<string | null> {
-  const master = await namespaceMaster(cluster, prefix)
+export async function killReplica (cluster: TestCluster, base: string, log: EventLog, pending: Array<Promise<void>>, pick: number, downMs: number): Promise<string | null> {
+  const master = await namespaceMaster(cluster, base)
   const live = (await cluster.replicasOf(master)).filter((r) => r.running)
   if (live.length < 2) return null
   const victim = live[Math.min(live.length - 1, Math.floor(pick * live.length))]
@@ -49,8 +59,8 @@ export async function killReplica (cluster: TestCluster, prefix: string, log: Ev
 }
 
 /** CLIENT KILL TYPE normal on the namespace's master. */
-export async function clientKill (cluster: TestCluster, prefix: string, log: EventLog): Promise<string> {
-  const master = await namespaceMaster(cluster, prefix)
+export async function clientKill (cluster: TestCluster, base: string, log: EventLog): Promise<string> {
+  const master = await namespaceMaster(cluster, base)
   await master.node.call('CLIENT', 'KILL', 'TYPE', 'normal').catch(() => {})
   log.write({ type: 'redis', action: 'client-kill' })
   return `CLIENT KILL TYPE normal on ${master.addr}`

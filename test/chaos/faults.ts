@@ -148,7 +148,8 @@ export interface InjectContext {
   /** The single Redis of a plain run; null on a Cluster. */
   redis: TestRedis | null
   /** The Cluster of a --cluster run, and the namespace whose master its faults hit. */
-  cluster?: { nodes: TestCluster, prefix: string }
+  /** `base`: a key of the namespace (its first partition's `{tag}:`), whose master the Redis faults hit. */
+  cluster?: { nodes: TestCluster, base: string }
   log: EventLog
   leaseMs: number
   /** Background work (SIGCONT timers, replacements) to await before the drain. */
@@ -160,9 +161,9 @@ export async function inject (fault: PlannedFault, ctx: InjectContext): Promise<
   const { fleet, redis, log, leaseMs, cluster } = ctx
   if (fault.kind === 'redis-restart' || fault.kind === 'client-kill' || fault.kind === 'replica-kill') {
     if (cluster !== undefined) {
-      if (fault.kind === 'redis-restart') return await killMaster(cluster.nodes, cluster.prefix, log, ctx.pending, 500 + Math.round(fault.param * 3000))
-      if (fault.kind === 'replica-kill') return await killReplica(cluster.nodes, cluster.prefix, log, ctx.pending, fault.pick, 1000 + Math.round(fault.param * 3000))
-      return await clientKill(cluster.nodes, cluster.prefix, log)
+      if (fault.kind === 'redis-restart') return await killMaster(cluster.nodes, cluster.base, log, ctx.pending, 500 + Math.round(fault.param * 3000))
+      if (fault.kind === 'replica-kill') return await killReplica(cluster.nodes, cluster.base, log, ctx.pending, fault.pick, 1000 + Math.round(fault.param * 3000))
+      return await clientKill(cluster.nodes, cluster.base, log)
     }
     if (redis === null || fault.kind === 'replica-kill') return null
     if (fault.kind === 'redis-restart') {

@@ -10,10 +10,11 @@ import { EventLog, readEvents } from './events'
 import { Fleet, inject, planFaults, type InjectContext } from './faults'
 import { finalState } from './final-state'
 import { Producers } from './producer'
+import { partitionBase } from '../../plugin/store/redis/partitions'
 
 /**
  * `npm run chaos -- --seconds 60 --instances 3 --queues 40 [--seed N] [--fsync everysec|always]
- *   [--rate 80] [--hot-share 0.08] [--gap-ms 900,1800] [--lease-ms 1500] [--drain-seconds 90] [--out dir] [--cluster]`
+ *   [--rate 80] [--hot-share 0.08] [--gap-ms 900,1800] [--lease-ms 1500] [--drain-seconds 90] [--out dir] [--cluster [--partitions 12]]`
  *
  * Starts its own redis-server with AOF on, K instances of app.ts, and producers
  * enqueueing into Q queues (one hot queue, the rest per-key queues); injects
@@ -27,7 +28,9 @@ import { Producers } from './producer'
  * --cluster: the same on a real Redis Cluster (3 masters × 2 replicas, AOF on)
  * with the plugin's `replicas: 1`; the Redis restarts become kill -9 of the
  * namespace's master with a replica promoted (the old master restarted later
- * as a replica), plus replica kills and CLIENT KILLs on the master.
+ * as a replica), plus replica kills and CLIENT KILLs on the master. With
+ * --partitions N the namespace spreads over the masters; the Redis faults hit
+ * the master of partition 0. Master kills: one per 90 s of run (at least 2).
  */
 export interface ChaosOptions {
   seconds: number
@@ -47,6 +50,8 @@ export interface ChaosOptions {
   out: string | null
   /** Run on a Redis Cluster with master and replica kills (see above). */
   cluster: boolean
+  /** The plugin's partitions (with --cluster). */
+  partitions: number
 }
 
 export const defaults: ChaosOptions = {
@@ -63,6 +68,7 @@ export const defaults: ChaosOptions = {
   drainSeconds: 90,
   out: null,
   cluster: false,
+  partitions: 1,
 }
 
 export function parseArgs (argv: string[]): ChaosOptions {
@@ -100,6 +106,7 @@ export function parseArgs (argv: string[]): ChaosOptions {
         break
       case '--out': o.out = resolve(value); i++; break
       case '--cluster': o.cluster = true; break
+      case '--partitions': o.partitions = Math.max(1, Math.round(num())); break
       default: throw new Error(`unknown flag ${flag}`)
     }
   }
@@ -112,7 +119,7 @@ export async function runChaos (o: ChaosOptions, print: (line: string) => void):
   const dir = o.out ?? mkdtempSync(join(tmpdir(), 'fifo-chaos-'))
   mkdirSync(dir, { recursive: true })
   const log = new EventLog(dir, 'runner')
-  print(`chaos: seed=${o.seed} seconds=${o.seconds} instances=${o.instances} queues=${o.queues} rate=${o.rate}/s hot=${o.hotShare} leaseMs=${o.leaseMs} fsync=${o.fsync}${o.cluster ? ' cluster=3x2 replicas=1' : ''} logs=${dir}`)
+  print(`chaos: seed=${o.seed} seconds=${o.seconds} instances=${o.instances} queues=${o.queues} rate=${o.rate}/s hot=${o.hotShare} leaseMs=${o.leaseMs} fsync=${o.fsync}${o.cluster ? ` cluster=3x2 replicas=1 partitions=${o.partitions}` : ''} logs=${dir}`)
 
   let redis: TestRedis | null = null
   let cluster: TestCluster | null = null
@@ -121,7 +128,7 @@ export async function runChaos (o: ChaosOptions, print: (line: string) => void):
   const prefix = uniquePrefix('chaos')
   const where = cluster === null
     ? { redisUrl: (redis as TestRedis).url }
-    : { redisUrl: '', redis: { cluster: cluster.startupNodes }, plugin: { replicas: 1, replicaTimeoutMs: 1000 } }
+    : { redisUrl: '', redis: { cluster: cluster.startupNodes }, plugin: { replicas: 1, replicaTimeoutMs: 1000, partitions: o.partitions } }
   const fleet = new Fleet({ ...where, prefix, logDir: dir, leaseMs: o.leaseMs, sweepMs: o.sweepMs, concurrency: 8, burst: 20, timeoutMs: 2000, attempts: 5 }, log)
   const killAll = (): void => { for (const p of fleet.members) if (p.alive) p.child.kill('SIGKILL') }
   process.once('exit', killAll)
@@ -132,8 +139,8 @@ export async function runChaos (o: ChaosOptions, print: (line: string) => void):
     const producers = new Producers({ queues, hot: 'hot', hotShare: o.hotShare, rate: o.rate, log, seed: o.seed, instances: () => fleet.members })
     producers.start()
 
-    const plan = planFaults(o.seed, { seconds: o.seconds, gapMs: o.gapMs, redisRestartsAt: [0.3, 0.65], minProcessFaults: Math.ceil(o.seconds * 0.6), ...(cluster === null ? {} : { weights: { 'replica-kill': 6 } }) })
-    const ctx: InjectContext = { fleet, redis, log, leaseMs: o.leaseMs, pending: [], ...(cluster === null ? {} : { cluster: { nodes: cluster, prefix } }) }
+    const plan = planFaults(o.seed, { seconds: o.seconds, gapMs: o.gapMs, redisRestartsAt: restartsAt(cluster === null ? 2 : Math.max(2, Math.round(o.seconds / 90))), minProcessFaults: Math.ceil(o.seconds * 0.6), ...(cluster === null ? {} : { weights: { 'replica-kill': 6 } }) })
+    const ctx: InjectContext = { fleet, redis, log, leaseMs: o.leaseMs, pending: [], ...(cluster === null ? {} : { cluster: { nodes: cluster, base: partitionBase(prefix, 0, o.partitions) } }) }
     const began = Date.now()
     let done = 0; let skipped = 0
     for (const fault of plan) {
@@ -158,7 +165,7 @@ export async function runChaos (o: ChaosOptions, print: (line: string) => void):
     const reader = Fastify({ logger: false })
     const readerClient = cluster?.client({ redisOptions: { maxRetriesPerRequest: 0 }, retryDelayOnClusterDown: 100, retryDelayOnFailover: 100 })
     reader.addHook('onClose', async () => { readerClient?.disconnect() })
-    await reader.register(fifo, { redis: readerClient ?? (redis as TestRedis).url, prefix, worker: false, dashboard: false })
+    await reader.register(fifo, { redis: readerClient ?? (redis as TestRedis).url, prefix, partitions: cluster === null ? 1 : o.partitions, worker: false, dashboard: false })
     let drained = false
     try {
       const deadline = Date.now() + o.drainSeconds * 1000
@@ -191,6 +198,12 @@ export async function runChaos (o: ChaosOptions, print: (line: string) => void):
   for (const v of report.violations.slice(0, 30)) print(`chaos-violation: ${v.kind} ${v.queue ?? ''} ${v.id ?? ''} ${v.detail}`)
   if (report.violations.length > 30) print(`chaos-violation: … ${report.violations.length - 30} more in ${join(dir, 'report.json')}`)
   return { report, dir }
+}
+
+/** `n` Redis faults spread over the run: 0.3 and 0.65 of it for two (as before), evenly from 0.1 to 0.9 for more. */
+function restartsAt (n: number): number[] {
+  if (n <= 2) return [0.3, 0.65]
+  return Array.from({ length: n }, (_, i) => 0.1 + 0.8 * i / (n - 1))
 }
 
 if (require.main === module) {

@@ -132,6 +132,19 @@ class Member implements ClusterNode {
   }
 }
 
+/** The running replica with the largest replication offset (what it has of its master's stream). */
+async function mostCaughtUp (replicas: ClusterNode[]): Promise<ClusterNode | undefined> {
+  let best: ClusterNode | undefined
+  let bestOffset = -1
+  for (const r of replicas) {
+    if (!r.running) continue
+    const info = await r.node.info('replication').catch(() => null)
+    const offset = Number(info?.slave_repl_offset ?? info?.master_repl_offset ?? -1)
+    if (offset > bestOffset) { best = r; bestOffset = offset }
+  }
+  return best
+}
+
 export async function startCluster (opts: ClusterStartOptions = {}): Promise<TestCluster> {
   const masters = opts.masters ?? 3
   const perMaster = opts.replicasPerMaster ?? 1
@@ -253,12 +266,16 @@ export async function startCluster (opts: ClusterStartOptions = {}): Promise<Tes
           for (const r of replicas) {
             if (r.running && (await r.role()) === 'master') { promoted = r; return true }
           }
-          // An election can stall on an overloaded machine: do what an operator would, once.
-          const first = replicas.find((r) => r.running)
-          if (!forced && Date.now() > forceAt && first !== undefined) {
-            forced = true
-            cluster.forcedFailovers++
-            await first.node.call('CLUSTER', 'FAILOVER', 'TAKEOVER').catch(() => {})
+          // An election can stall on an overloaded machine: do what an operator would, once — take
+          // over with the replica that has the most of the master's data (as the election ranks them).
+          // Forcing any other replica throws away writes another replica acknowledged (WAIT).
+          if (!forced && Date.now() > forceAt) {
+            const best = await mostCaughtUp(replicas)
+            if (best !== undefined) {
+              forced = true
+              cluster.forcedFailovers++
+              await best.node.call('CLUSTER', 'FAILOVER', 'TAKEOVER').catch(() => {})
+            }
           }
           return false
         }, timeoutMs, 50)

@@ -89,6 +89,14 @@ export interface Task<A extends unknown[] = unknown[], R extends EnqueuedTask = 
   with (options: CallOptions): Task<A, R>
 }
 
+/** The limiter token a run started on (TaskContext.limiter). */
+export interface LimiterGrant {
+  /** The concrete limiter name (what the task's `limiter` option gave for this call). */
+  name: string
+  /** When the store granted the token, store clock (ms since epoch). */
+  grantedAt: number
+}
+
 export interface TaskContext {
   id: string
   queue: string
@@ -99,6 +107,13 @@ export interface TaskContext {
   maxAttempts: number
   enqueuedAt: number
   requestId: string | null
+  /**
+   * The limiter token this run started on, or null when the task has no
+   * limiter: the concrete limiter name and `grantedAt`, the store-clock time
+   * (ms since epoch; Redis TIME) at which the store granted the token — the
+   * time the limiter's window counts this start at (README "Rate limits").
+   */
+  limiter: LimiterGrant | null
   /** Fires when the lease is lost, timeoutMs passes or shutdown runs out of time. */
   signal: AbortSignal
   /** A child logger carrying the task id, queue, attempt and request id. */

@@ -480,7 +480,8 @@ export interface LimitHolder {
 }
 
 export type AcquireResult =
-  | { ok: true }
+  /** `at`: when the token was granted, store clock (ms): the time the limiter's window counts this start at. */
+  | { ok: true, at: number }
   /** `until` and `now` on the store clock. */
   | { ok: false, reason: 'rate' | 'concurrency' | 'paused' | 'backoff', until: number, now: number }
 

@@ -1,5 +1,7 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Cluster } from 'ioredis'
-import { taskContext } from '../../plugin'
+import { FST_FIFO_RATE_LIMITED, taskContext } from '../../plugin'
 import { EventLog } from './events'
 import { hostLogFile, makeHost } from './hosts'
 import { observeStore } from './observe'
@@ -43,7 +45,11 @@ export interface AppConfig {
   logLevel?: string
   /** The web framework. @default 'fastify' */
   adapter?: 'fastify' | 'express'
-  /** When set, the step task takes a token of one limiter `shared` with these limits (test/multi/limits.test.ts). */
+  /**
+   * When set, the step task takes a token of one limiter `shared` with these
+   * limits (test/multi/limits*.test.ts); a spec with `free` runs as the task
+   * `free-step`, the same handler without a limiter.
+   */
   limiter?: { max?: number, perMs?: number, concurrency?: number }
 }
 
@@ -80,6 +86,14 @@ export interface StepSpec {
    * ignore the abort and finish late.
    */
   fault?: 'throw' | 'throw-always' | 'hang' | 'zombie'
+  /**
+   * Back off: the first `times` runs of this task (counted across processes,
+   * in a file of the log directory) work `ms`, then throw
+   * FST_FIFO_RATE_LIMITED({ retryAfterMs }) — a call that got a 429.
+   */
+  rateLimited?: { times: number, retryAfterMs: number }
+  /** Run as `free-step`, without the cluster's limiter (only with AppConfig.limiter). */
+  free?: boolean
 }
 
 export type StepArgs = [queue: string, seq: number, spec: StepSpec]
@@ -134,19 +148,22 @@ async function main (): Promise<void> {
   }, hostLogFile(cfg.logDir, cfg.inst), cfg.logLevel ?? 'warn')
   if (cfg.observe !== false) observeStore(host.fifo.store, { write: emit })
 
-  if (cfg.limiter !== undefined) host.fifo.limiter('shared', cfg.limiter)
-  const step = host.fifo.define('step', {
-    queue: (queue: string) => queue,
-    ...(cfg.limiter === undefined ? {} : { limiter: 'shared' }),
-    attempts: cfg.attempts ?? 5,
-    backoff: { type: 'fixed', delayMs: 20 },
-    onExhausted: 'dead-letter',
-    timeoutMs,
-  }, async (queue: string, seq: number, spec: StepSpec) => {
+  const handler = async (queue: string, seq: number, spec: StepSpec): Promise<void> => {
     const ctx = taskContext()
     if (ctx === null) throw new Error('no task context')
     const ref = { id: ctx.id, queue, seq, attempt: ctx.attempt }
-    emit({ type: 'start', ...ref })
+    emit(ctx.limiter === null ? { type: 'start', ...ref } : { type: 'start', ...ref, limiter: ctx.limiter.name, grantedAt: ctx.limiter.grantedAt })
+    if (spec.rateLimited !== undefined) {
+      // Runs of one head never overlap, so a plain file counts them across processes.
+      const file = join(cfg.logDir, `backoffs-${ctx.id}`)
+      const count = existsSync(file) ? Number(readFileSync(file, 'utf8')) : 0
+      if (count < spec.rateLimited.times) {
+        writeFileSync(file, String(count + 1))
+        await pause(spec.ms, ctx.signal)
+        emit({ type: 'end', ...ref, outcome: 'backed-off' })
+        throw new FST_FIFO_RATE_LIMITED({ retryAfterMs: spec.rateLimited.retryAfterMs })
+      }
+    }
     const onAbort = (): void => emit({ type: 'abort', ...ref, reason: reasonCode(ctx.signal.reason) })
     if (ctx.signal.aborted) onAbort()
     else ctx.signal.addEventListener('abort', onAbort, { once: true })
@@ -165,12 +182,22 @@ async function main (): Promise<void> {
       emit({ type: 'end', ...ref, outcome: ctx.signal.aborted ? 'aborted' : 'threw' })
       throw err
     }
-  })
+  }
+  const options = {
+    queue: (queue: string) => queue,
+    attempts: cfg.attempts ?? 5,
+    backoff: { type: 'fixed' as const, delayMs: 20 },
+    onExhausted: 'dead-letter' as const,
+    timeoutMs,
+  }
+  if (cfg.limiter !== undefined) host.fifo.limiter('shared', cfg.limiter)
+  const step = host.fifo.define('step', { ...options, ...(cfg.limiter === undefined ? {} : { limiter: 'shared' }) }, handler)
+  const free = cfg.limiter === undefined ? step : host.fifo.define('free-step', options, handler)
 
   host.post('/enqueue', async (body: { queue: string, seq: number, spec: StepSpec }, requestFifo) => {
     const { queue, seq, spec } = body
     try {
-      const task = await requestFifo.enqueue(step, queue, seq, spec)
+      const task = await requestFifo.enqueue(spec.free === true ? free : step, queue, seq, spec)
       return { status: 200, body: { id: task.id } }
     } catch (err) {
       const code = (err as { code?: unknown }).code

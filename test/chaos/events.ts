@@ -42,10 +42,16 @@ export type EnqueueEvent =
   | { type: 'enqueue', ok: true, id: string, queue: string, seq: number, beganHr: number }
   | { type: 'enqueue', ok: false, queue: string, seq: number, beganHr: number, error: string }
 
-/** The handler began. */
-export interface StartEvent extends RunRef { type: 'start' }
-/** The handler returned or threw. `zombie`: it ignored its abort and finished later anyway. */
-export interface EndEvent extends RunRef { type: 'end', outcome: 'ok' | 'threw' | 'aborted' | 'zombie' }
+/**
+ * The handler began. For a task with a limiter: the limiter's name and when
+ * the store granted the token (ctx.limiter; store clock, ms since epoch).
+ */
+export interface StartEvent extends RunRef { type: 'start', limiter?: string, grantedAt?: number }
+/**
+ * The handler returned or threw. `zombie`: it ignored its abort and finished
+ * later anyway. `backed-off`: it threw FST_FIFO_RATE_LIMITED.
+ */
+export interface EndEvent extends RunRef { type: 'end', outcome: 'ok' | 'threw' | 'aborted' | 'zombie' | 'backed-off' }
 /** The handler's AbortSignal fired; `reason` is the error code of signal.reason (or its text). */
 export interface AbortEvent extends RunRef { type: 'abort', reason: string }
 /** What the store answered when the worker settled a run (recorded by the store observer). */
@@ -68,6 +74,8 @@ export interface ClaimedEvent extends RunRef { type: 'claimed' }
 export interface RenewedEvent { type: 'renewed', queues: string[] }
 /** The heartbeat said this instance lost its lease on `queue` (recorded by the store observer). */
 export interface LeaseLostEvent { type: 'lease-lost', queue: string }
+/** The worker's pauseLimiter call for a back-off returned: the pause is in the store (store observer). */
+export interface LimiterPausedEvent { type: 'limiter-paused', limiter: string, ms: number | null }
 /** Process lifecycle, written by the runner (spawn/kill/stop/cont/term/exit/crash) or the instance (ready). */
 export interface ProcEvent {
   type: 'proc'
@@ -84,7 +92,7 @@ export interface RedisEvent {
   detail?: string
 }
 
-export type EventBody = EnqueueEvent | StartEvent | EndEvent | AbortEvent | SettleEvent | ClaimedEvent | RenewedEvent | LeaseLostEvent | ProcEvent | RedisEvent
+export type EventBody = EnqueueEvent | StartEvent | EndEvent | AbortEvent | SettleEvent | ClaimedEvent | RenewedEvent | LeaseLostEvent | LimiterPausedEvent | ProcEvent | RedisEvent
 export type ChaosEvent = EventBody & Stamp
 
 /** Machine-wide monotonic time in microseconds (see the note at the top). */

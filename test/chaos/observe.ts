@@ -40,6 +40,7 @@ export function observeStore (store: Store, log: { write: (body: EventBody) => v
   const complete = store.complete.bind(store)
   const fail = store.fail.bind(store)
   const heartbeat = store.heartbeat.bind(store)
+  const pauseLimiter = store.pauseLimiter.bind(store)
 
   store.claim = async (owner, leaseMs) => {
     const task = await claim(owner, leaseMs)
@@ -85,6 +86,12 @@ export function observeStore (store: Store, log: { write: (body: EventBody) => v
       log.write({ type: 'settle', ...ref, op: 'fail', result: 'error', error: errorCode(err) })
       throw err
     }
+  }
+
+  // Once this returns, the pause is in the store: a grant after it respects the pause.
+  store.pauseLimiter = async (limiter, ms) => {
+    await pauseLimiter(limiter, ms)
+    log.write({ type: 'limiter-paused', limiter, ms })
   }
 
   store.heartbeat = async (instance, held, leaseMs) => {

@@ -115,9 +115,14 @@ export class MultiCluster {
 
   /** Pending tasks in the store right now (0 once everything settled). */
   async pending (): Promise<number> {
+    return await this.useStore(async (store) => (await store.overview()).pendingTasks)
+  }
+
+  /** Runs `fn` with a store of this namespace opened in the test process (an operator's view), then closes it. */
+  async useStore<T> (fn: (store: RedisStore) => Promise<T>): Promise<T> {
     const store = await this.#store()
     try {
-      return (await store.overview()).pendingTasks
+      return await fn(store)
     } finally {
       await store.close()
     }

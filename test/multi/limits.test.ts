@@ -1,8 +1,11 @@
 import '../helpers/guard'
 import t from 'tap'
+import { readEvents, type ChaosEvent, type EndEvent, type LimiterPausedEvent, type StartEvent } from '../chaos/events'
 import { MultiCluster, sleep, type SeenEvent } from './cluster'
 
-// G9 across processes: a limiter's concurrency holds across three server processes, including a kill -9 of a holder.
+// G9 across processes: a limiter's concurrency holds across three server
+// processes, including a kill -9 of a holder; a handler's back-off pauses the
+// limiter for every process. (The rate under load: limits-rate.test.ts.)
 
 interface Run { inst: string, queue: string, seq: number }
 
@@ -45,4 +48,65 @@ t.test('concurrency 2 across three processes: never three running, and a killed 
   t.ok(max === 2, 'the limit was reached (the test could have failed)')
   const rerun = cluster.seen.find((e) => e.at > killedAt && e.inst !== holder.inst && (e.event as { type: string, queue?: string }).type === 'start' && (e.event as { queue?: string }).queue === 'victim')
   t.ok(rerun !== undefined, 'the killed holder\'s task ran again elsewhere')
+})
+
+t.test('a back-off across three processes: 3 runs on attempt 1, its place kept, the limiter paused for every process for the time given', async (t) => {
+  const retryAfterMs = 800
+  const cluster = await MultiCluster.start(3, { concurrency: 4, ipcEvents: false, limiter: { max: 1000, perMs: 1000 } })
+  t.teardown(() => cluster.close())
+  const procs = cluster.procs
+  // Other queues under the same limiter (not its rate: 1000/s) keep every process busy throughout:
+  // all of it is enqueued while an operator holds the limiter, so the work starts at once.
+  const others = 9
+  const perOther = 150
+  await cluster.useStore(async (s) => { await s.pauseLimiter('shared', null) })
+  await Promise.all(Array.from({ length: others }, async (_, q) => {
+    for (let seq = 1; seq <= perOther; seq++) await cluster.enqueue(procs[(q + seq) % 3], `o${q}`, seq, { ms: 20 })
+  }))
+  // Each run works 300 ms (the other queues go on meanwhile), then gets its "429".
+  await cluster.enqueue(procs[0], 'victim', 1, { ms: 300, rateLimited: { times: 2, retryAfterMs } })
+  await cluster.enqueue(procs[1], 'victim', 2, { ms: 5 })
+  await cluster.useStore(async (s) => { await s.resumeLimiter('shared') })
+  const deadline = Date.now() + 60_000
+  while (await cluster.pending() > 0 && Date.now() < deadline) await sleep(100)
+  const report = await cluster.check()
+  t.equal(report.pending, 0, 'every task ran')
+  t.equal(report.orderViolations, 0, 'per-queue order kept')
+  t.equal(report.lost, 0)
+
+  const { events } = readEvents(cluster.dir)
+  const starts = events.filter((e): e is StartEvent & ChaosEvent => e.type === 'start')
+  const victim = starts.filter((e) => e.queue === 'victim' && e.seq === 1)
+  const backedOff = events.filter((e): e is EndEvent & ChaosEvent => e.type === 'end' && e.queue === 'victim' && e.outcome === 'backed-off')
+  const paused = events.filter((e): e is LimiterPausedEvent & ChaosEvent => e.type === 'limiter-paused')
+  t.equal(victim.length, 3, 'the task that backed off twice ran three times')
+  t.same(victim.map((e) => e.attempt), [1, 1, 1], 'attempt still 1: back-offs use no attempt')
+  t.equal(report.attemptAnomalies, 1, 'the only task whose runs did not count up attempts is the one that backed off')
+  t.equal(backedOff.length, 2)
+  t.same(paused.map((e) => [e.limiter, e.ms]), [['shared', retryAfterMs], ['shared', retryAfterMs]], 'each back-off paused the limiter for the time given')
+  const next = starts.find((e) => e.queue === 'victim' && e.seq === 2)
+  const lastEnd = events.filter((e) => e.type === 'end' && e.queue === 'victim' && e.seq === 1).at(-1)
+  t.ok(next !== undefined && lastEnd !== undefined && next.hr > lastEnd.hr, 'it kept its place: the task behind it started after its third run ended')
+
+  // From the history, on the store clock (grant times) and the wall clock of the same machine (event times):
+  // from when each pause was in the store until back-off + retryAfterMs, no process got a token. (A grant
+  // in the very ms the pause call returned may have come just before the pause: ms are the clocks' grain.)
+  const grants = starts.filter((e) => e.grantedAt !== undefined && e.queue !== 'victim')
+  for (const [k, off] of backedOff.entries()) {
+    const inStore = paused.find((p) => p.src === off.src && p.hr >= off.hr)
+    if (inStore === undefined) { t.fail(`back-off ${k + 1}: no pause recorded`); continue }
+    const resumeAt = off.t + retryAfterMs
+    const during = grants.filter((g) => g.grantedAt! > inStore.t && g.grantedAt! < resumeAt)
+    const after = grants.filter((g) => g.grantedAt! > inStore.t).map((g) => g.grantedAt!)
+    const firstAfter = after.length === 0 ? Infinity : Math.min(...after)
+    t.comment(`back-off ${k + 1} on ${off.src}: pause in the store ${inStore.t - off.t} ms after the throw; other queues' next token ${firstAfter - off.t} ms after it (retryAfterMs ${retryAfterMs})`)
+    t.equal(during.length, 0, `back-off ${k + 1}: no token for any queue on any process while paused`)
+    for (const p of procs) {
+      const mine = grants.filter((g) => g.src === p.inst).map((g) => g.grantedAt!)
+      t.ok(mine.some((g) => g < off.t && g >= off.t - 500) && mine.some((g) => g >= resumeAt && g < resumeAt + 500),
+        `back-off ${k + 1}: ${p.inst} took tokens just before and right after the pause (it had queues to stop)`)
+    }
+    const rerun = victim[k + 1]
+    t.ok(rerun.grantedAt! >= resumeAt, `back-off ${k + 1}: the task itself ran again ${rerun.grantedAt! - off.t} ms after it threw (≥ ${retryAfterMs})`)
+  }
 })

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { expect, test } from 'tstyche'
 import fifo, {
   bindTasks, errors, fifo as namedFifo, task, taskContext, taskOf,
-  type EnqueuedTask, type FifoOptions, type Task, type TaskContext,
+  type EnqueuedTask, type FifoOptions, type LimiterGrant, type Task, type TaskContext,
 } from '../../plugin'
 import type { Store } from '../../plugin/store/store'
 
@@ -108,6 +108,8 @@ test('taskContext() is the running task\'s context or null', () => {
   if (ctx !== null) {
     expect(ctx.signal).type.toBe<AbortSignal>()
     expect(ctx.attempt).type.toBe<number>()
+    expect(ctx.limiter).type.toBe<LimiterGrant | null>()
+    if (ctx.limiter !== null) expect(ctx.limiter.grantedAt).type.toBe<number>()
   }
 })
 

@@ -1,5 +1,5 @@
 import { describeError, FST_FIFO_TIMEOUT } from '../errors'
-import { backoffDelay, runInContext, type TaskDefinition } from '../registry'
+import { backoffDelay, runInContext, type LimiterGrant, type TaskDefinition } from '../registry'
 import type { ClaimedTask, FailInput } from '../../store/store'
 import { parseArgs } from '../task'
 import { fenced, leaseStillOurs, settle } from './leases'
@@ -46,13 +46,13 @@ export async function runHead (s: WorkerState, hold: Hold, task: ClaimedTask): P
     return failure(def, task, `attempt ${task.attempt} exceeds attempts (${def.attempts}): earlier runs were lost to a crash or a lost lease${task.lastError === undefined ? '' : `; last error: ${task.lastError}`}`, false)
   }
   if (def.limiter === undefined) {
-    const outcome = await invoke(s, hold, def, task, args)
+    const outcome = await invoke(s, hold, def, task, args, null)
     return isBackoff(outcome) ? await backOff(s, hold, def, task, outcome) : outcome
   }
   hold.limiter = null
   const gate = await takeToken(s, hold, def, task, args)
-  if (gate !== 'go') return gate
-  const outcome = await invoke(s, hold, def, task, args)
+  if (gate === 'released' || (gate !== null && 'error' in gate)) return gate
+  const outcome = await invoke(s, hold, def, task, args, gate)
   releaseSlot(s, hold)
   return isBackoff(outcome) ? await backOff(s, hold, def, task, outcome) : outcome
 }
@@ -61,8 +61,8 @@ function isBackoff (outcome: 'succeeded' | FailInput | Backoff): outcome is Back
   return typeof outcome === 'object' && 'backoffMs' in outcome
 }
 
-async function invoke (s: WorkerState, hold: Hold, def: TaskDefinition, task: ClaimedTask, args: unknown[]): Promise<'succeeded' | FailInput | Backoff> {
-  const ctx = new RunContext(hold, task, def.attempts, s.o.log)
+async function invoke (s: WorkerState, hold: Hold, def: TaskDefinition, task: ClaimedTask, args: unknown[], grant: LimiterGrant | null): Promise<'succeeded' | FailInput | Backoff> {
+  const ctx = new RunContext(hold, task, def.attempts, s.o.log, grant)
   let timer: NodeJS.Timeout | undefined
   const started = performance.now()
   const tracing = s.o.tracing

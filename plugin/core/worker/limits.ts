@@ -1,6 +1,6 @@
 import { describeError } from '../errors'
 import type { LimiterCounters } from '../metrics'
-import { backoffDelay, type TaskDefinition } from '../registry'
+import { backoffDelay, type LimiterGrant, type TaskDefinition } from '../registry'
 import type { ClaimedTask, FailInput, LimitHolder, LimitSpec } from '../../store/store'
 import { fenced, settle } from './leases'
 import type { Hold, WorkerState } from './state'
@@ -39,11 +39,12 @@ function counters (s: WorkerState, concrete: string): LimiterCounters {
 }
 
 /**
- * Takes the head's token. 'go': it may start (its slot, if any, is on the
- * hold). 'released': the queue was throttled or given back and the hold ends.
- * A failure to record when the limiter function cannot name a limiter now.
+ * Takes the head's token. A grant: it may start (its slot, if any, is on the
+ * hold), null when the task names no limiter. 'released': the queue was
+ * throttled or given back and the hold ends. A failure to record when the
+ * limiter function cannot name a limiter now.
  */
-export async function takeToken (s: WorkerState, hold: Hold, def: TaskDefinition, task: ClaimedTask, args: unknown[]): Promise<'go' | 'released' | FailInput> {
+export async function takeToken (s: WorkerState, hold: Hold, def: TaskDefinition, task: ClaimedTask, args: unknown[]): Promise<LimiterGrant | null | 'released' | FailInput> {
   let spec: LimitSpec | undefined
   try {
     spec = s.o.registry.limitFor(def, args)
@@ -51,7 +52,7 @@ export async function takeToken (s: WorkerState, hold: Hold, def: TaskDefinition
     // Checked at enqueue; this instance's definitions differ from the enqueuer's (a deploy in progress).
     return { error: describeError(err), maxAttempts: def.attempts, delayMs: backoffDelay(def, task.attempt), onExhausted: def.onExhausted }
   }
-  if (spec === undefined) return 'go'
+  if (spec === undefined) return null
   hold.limiter = spec.name
   const holder: LimitHolder = { queue: task.queue, token: hold.lease.token, taskId: task.id }
   const { store, leaseMs } = s.o
@@ -70,7 +71,7 @@ export async function takeToken (s: WorkerState, hold: Hold, def: TaskDefinition
   if (r.ok) {
     c.starts++
     if (spec.concurrency > 0) hold.slot = { limiter: spec.name, holder }
-    return 'go'
+    return { name: spec.name, grantedAt: r.at }
   }
   c.waits++
   c.throttledMs += Math.max(0, r.until - r.now)

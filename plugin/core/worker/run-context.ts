@@ -1,6 +1,6 @@
 import { FST_FIFO_LEASE_LOST } from '../errors'
 import type { Logger } from '../log'
-import type { TaskContext } from '../registry'
+import type { LimiterGrant, TaskContext } from '../registry'
 import type { ClaimedTask } from '../../store/store'
 import type { Hold } from './state'
 
@@ -17,11 +17,12 @@ export class RunContext implements TaskContext {
   readonly maxAttempts: number
   readonly enqueuedAt: number
   readonly requestId: string | null
+  readonly limiter: LimiterGrant | null
   readonly #hold: Hold
   readonly #parentLog: Logger
   #log: Logger | null = null
 
-  constructor (hold: Hold, task: ClaimedTask, maxAttempts: number, log: Logger) {
+  constructor (hold: Hold, task: ClaimedTask, maxAttempts: number, log: Logger, limiter: LimiterGrant | null) {
     this.id = task.id
     this.queue = task.queue
     this.name = task.name
@@ -29,6 +30,7 @@ export class RunContext implements TaskContext {
     this.maxAttempts = maxAttempts
     this.enqueuedAt = task.enqueuedAt
     this.requestId = task.requestId ?? null
+    this.limiter = limiter
     this.#hold = hold
     this.#parentLog = log
   }

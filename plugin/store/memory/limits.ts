@@ -77,7 +77,7 @@ export function acquire (s: MemoryState, limit: LimitSpec, holder: LimitHolder, 
     r.slots.set(id, now + slotMs)
     r.waiting.delete(holder.queue)
   }
-  return { ok: true }
+  return { ok: true, at: now }
 }
 
 /** Gives a slot back; returns the queue to wake, if one waited. */

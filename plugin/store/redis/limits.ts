@@ -36,7 +36,7 @@ export class RedisLimits {
 
   async acquire (limit: LimitSpec, holder: LimitHolder, slotMs: number): Promise<AcquireResult> {
     const r = await this.#run('limit-acquire', [limit.name, limit.max, limit.perMs, limit.concurrency, holderId(holder), Math.max(1, Math.floor(slotMs)), holder.queue]) as ReplyList
-    if (Number(r[0]) === 1) return { ok: true }
+    if (Number(r[0]) === 1) return { ok: true, at: Number(r[1]) }
     return { ok: false, until: Number(r[1]), reason: String(r[2]) as 'rate', now: Number(r[3]) }
   }
 

@@ -25,7 +25,7 @@
 -- ARGV[6] slotMs: how long the slot lives unless renewed (the lease length)
 -- ARGV[7] queue name, enlisted when refused without a known time
 --
--- Returns {1} when granted; {0, until (ms), reason, now (ms)} when refused,
+-- Returns {1, now (ms)} when granted (now: the start's time in the window); {0, until (ms), reason, now (ms)} when refused,
 -- reason 'backoff' | 'paused' | 'concurrency' | 'rate'.
 local rcall = redis.call
 -- @include _clock
@@ -93,4 +93,4 @@ if conc > 0 then
   rcall('ZREM', KEYS[4] .. name, queue)
 end
 rcall('PEXPIRE', hashKey, LIMITER_TTL_MS)
-return {1}
+return {1, now}

@@ -119,7 +119,7 @@ export class MultiCluster {
   }
 
   /** Runs `fn` with a store of this namespace opened in the test process (an operator's view), then closes it. */
-  async useStore<T> (fn: (store: RedisStore) => Promise<T>): Promise<T> {
+  async useStore<T> (fn: (store: Store) => Promise<T>): Promise<T> {
     const store = await this.#store()
     try {
       return await fn(store)

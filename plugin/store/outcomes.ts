@@ -46,6 +46,13 @@ interface Waiter {
 export class OutcomeWaiters {
   readonly #waiters = new Map<string, Set<Waiter>>()
   #closed = false
+  /** Notices delivered so far (a clock for the expectations below). */
+  #heard = 0
+  /** Open expectations (waited tasks sent, their ids not known yet): ticket → notices heard when it opened. */
+  readonly #open = new Map<number, number>()
+  #tickets = 0
+  /** Notices for ids nobody waited on yet, heard while an expectation was open, in the order heard. */
+  readonly #early = new Map<string, { text: string, at: number }>()
 
   get size (): number {
     return this.#waiters.size
@@ -87,11 +94,58 @@ export class OutcomeWaiters {
     })
   }
 
-  /** Hands `text` to every waiter of `taskId` (none: nothing happens). */
+  /**
+   * Hands `text` to every waiter of `taskId`. With none, the notice is kept
+   * while an expectation opened before it is open (its task may be this one);
+   * otherwise nothing happens.
+   */
   deliver (taskId: string, text: string): void {
+    this.#heard++
     const set = this.#waiters.get(taskId)
-    if (set === undefined) return
+    if (set === undefined) {
+      if (this.#open.size > 0) {
+        this.#early.delete(taskId)
+        this.#early.set(taskId, { text, at: this.#heard })
+      }
+      return
+    }
     for (const waiter of [...set]) waiter.resolve(text)
+  }
+
+  /**
+   * Opens an expectation right before a waited task is sent, while the
+   * subscription is up: its outcome may be published (and heard) before the
+   * store's reply tells its id. Returns a ticket for `unexpect`.
+   */
+  expect (): number {
+    const ticket = ++this.#tickets
+    this.#open.set(ticket, this.#heard)
+    return ticket
+  }
+
+  /**
+   * Closes an expectation: its task was stored as `taskId` (or, with none, was
+   * not stored). Returns the notice for `taskId` heard while it was open, if
+   * one came; notices no open expectation can still claim are dropped.
+   */
+  unexpect (ticket: number, taskId?: string): string | undefined {
+    this.#open.delete(ticket)
+    let text: string | undefined
+    if (taskId !== undefined) {
+      text = this.#early.get(taskId)?.text
+      this.#early.delete(taskId)
+    }
+    if (this.#open.size === 0) {
+      this.#early.clear()
+    } else if (this.#early.size > 0) {
+      let oldest = Infinity
+      for (const since of this.#open.values()) oldest = Math.min(oldest, since)
+      for (const [id, notice] of this.#early) {
+        if (notice.at > oldest) break
+        this.#early.delete(id)
+      }
+    }
+    return text
   }
 
   /** Every waiter's outcome may have been missed (a dropped subscriber): look again for each. */
@@ -104,6 +158,8 @@ export class OutcomeWaiters {
   /** Ends every wait with null. */
   close (): void {
     this.#closed = true
+    this.#open.clear()
+    this.#early.clear()
     for (const set of [...this.#waiters.values()]) for (const waiter of [...set]) waiter.resolve(null)
   }
 }

@@ -95,8 +95,19 @@ interface EnqueueBatch {
   leaseMs: number
   /** The script's arguments: owner, leaseMs, then 7 per task. */
   args: Array<string | number>
-  items: Array<{ task: NewTask, resolve: (result: EnqueueResult) => void, reject: (err: unknown) => void }>
+  items: BatchItem[]
   bytes: number
+}
+
+/** The wait flag as it ends a stored request-id field (see extras.ts). */
+const WAIT_EXTRA = `\t${WAIT_FLAG}=1`
+
+interface BatchItem {
+  task: NewTask
+  resolve: (result: EnqueueResult) => void
+  reject: (err: unknown) => void
+  /** A waited task: its expectation ticket (OutcomeWaiters.expect) and the subscriber's reading when it opened. */
+  expect?: { ticket: number, steady: number | null }
 }
 
 /** Remembered this long when a dedupeId comes without dedupeMs (as MemoryStore). */
@@ -297,7 +308,6 @@ export class RedisStore implements Store {
     if (task.waitMs !== undefined) {
       // Subscribed before the task exists, so its outcome cannot be published unheard.
       if (!this.#listened) return this.#listen().then(() => this.enqueue(task, claim))
-      if (task.extras?.[WAIT_FLAG] !== '1') task = { ...task, extras: { ...task.extras, [WAIT_FLAG]: '1' } }
     }
     const dedupeMs = Math.max(1, Math.floor(task.dedupeMs ?? DEFAULT_DEDUPE_MS))
     return new Promise((resolve, reject) => {
@@ -317,8 +327,13 @@ export class RedisStore implements Store {
         batch.owner = batch.args[0] = claim.owner
         batch.leaseMs = batch.args[1] = claim.leaseMs
       }
-      batch.args.push(task.queue, task.name, task.payload, task.extras === undefined ? task.requestId ?? '' : joinRequestField(task.requestId, task.extras), task.dedupeId ?? '', dedupeMs, claim === undefined ? '' : '1')
-      batch.items.push({ task, resolve, reject })
+      // A waited task carries the wait flag (extras w=1), added here to the stored field only.
+      let field = task.extras === undefined ? task.requestId ?? '' : joinRequestField(task.requestId, task.extras)
+      if (task.waitMs !== undefined && task.extras?.[WAIT_FLAG] !== '1') field += WAIT_EXTRA
+      batch.args.push(task.queue, task.name, task.payload, field, task.dedupeId ?? '', dedupeMs, claim === undefined ? '' : '1')
+      const item: BatchItem = { task, resolve, reject }
+      if (task.waitMs !== undefined) item.expect = { ticket: this.#waiters.expect(), steady: this.#subscriber?.steady ?? null }
+      batch.items.push(item)
       batch.bytes += task.payload.length
       if (now || batch.items.length >= MAX_BATCH_TASKS || batch.bytes >= MAX_BATCH_BYTES) this.#flush()
     })
@@ -340,31 +355,46 @@ export class RedisStore implements Store {
       const replies = reply as ReplyList[]
       if (!Array.isArray(replies) || replies.length !== items.length) throw new Error(`fifo: enqueue returned ${Array.isArray(replies) ? replies.length : typeof replies} replies for ${items.length} tasks`)
       for (let i = 0; i < items.length; i++) {
-        const { task, resolve } = items[i]
+        const { task, resolve, expect } = items[i]
         const r = replies[i]
         if (r[0] === 1) {
+          if (expect !== undefined) this.#waiters.unexpect(expect.ticket)
           resolve({ id: String(r[1]), queue: String(r[2]), name: String(r[3]), duplicate: true })
         } else if (r[0] === 2) {
           const claimed: ClaimedTask = { id: String(r[1]), queue: task.queue, name: task.name, payload: task.payload, attempt: Number(r[4]), enqueuedAt: Number(r[6]), token: String(r[2]), leaseExpiresAt: Number(r[3]) }
           if (task.requestId !== undefined && task.requestId !== '') claimed.requestId = task.requestId
-          if (task.extras !== undefined) claimed.extras = task.extras
+          if (task.waitMs !== undefined) claimed.extras = { ...task.extras, [WAIT_FLAG]: '1' }
+          else if (task.extras !== undefined) claimed.extras = task.extras
           if (r[5] !== null && r[5] !== undefined) claimed.lastError = String(r[5])
-          resolve(this.#added({ id: claimed.id, queue: task.queue, name: task.name, duplicate: false, claimed }, task))
+          resolve(this.#added({ id: claimed.id, queue: task.queue, name: task.name, duplicate: false, claimed }, task, expect))
         } else {
-          resolve(this.#added({ id: String(r[1]), queue: task.queue, name: task.name, duplicate: false }, task))
+          resolve(this.#added({ id: String(r[1]), queue: task.queue, name: task.name, duplicate: false }, task, expect))
         }
       }
     }).catch((err: unknown) => {
       // A settled caller ignores this; the rest learn their task's fate is unknown.
-      for (const item of items) item.reject(err)
+      for (const item of items) {
+        if (item.expect !== undefined) this.#waiters.unexpect(item.expect.ticket)
+        item.reject(err)
+      }
     })
   }
 
-  /** A task this store added: with waitMs, its outcome promise (the store listened before sending it). */
-  #added (result: EnqueueResult, task: NewTask): EnqueueResult {
-    if (task.waitMs === undefined) return result
+  /**
+   * A task this store added: with waitMs, its outcome promise. The store was
+   * subscribed before it sent the task and kept every notice heard since for ids
+   * not known yet (#waiters.expect), so when the subscriber has not dropped in
+   * between (same `steady` reading) nothing can have been missed and there is
+   * nothing to read: the outcome comes as a notice. Otherwise (a drop, or a
+   * Cluster's subscribers, which are not followed) it reads the kept outcome once,
+   * after registering the waiter, as waitOutcome does.
+   */
+  #added (result: EnqueueResult, task: NewTask, expect: BatchItem['expect']): EnqueueResult {
+    if (task.waitMs === undefined || expect === undefined) return result
     const id = result.id
-    const outcome = this.#waiters.wait(id, task.waitMs, async () => await this.#storedOutcome(id))
+    const heard = this.#waiters.unexpect(expect.ticket, id)
+    const missable = expect.steady === null || expect.steady !== this.#subscriber?.steady
+    const outcome = this.#waiters.wait(id, task.waitMs, async () => heard ?? (missable ? await this.#storedOutcome(id) : null))
     outcome.catch(() => {})
     result.outcome = outcome
     return result
@@ -381,6 +411,8 @@ export class RedisStore implements Store {
     return this.#confirmed('complete', args, (reply): CompleteResult => {
       const r = reply as ReplyList
       if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
+      // A waiter in this store hears it now, before this worker goes on, not after the notice's own trip.
+      if (outcome !== undefined) this.#waiters.deliver(taskId, outcome)
       if (r[0] === 0) return { ok: true, next: null }
       // r[3]/r[4] are set only when a retried call hands back a head it had already counted.
       const expiresAt = Number(r[2])
@@ -393,6 +425,8 @@ export class RedisStore implements Store {
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {
     const r = await this.#confirmed('fail', [lease.queue, lease.token, input.error, input.maxAttempts, Math.max(0, Math.floor(input.delayMs)),
       input.onExhausted, input.deadLetterNow === true ? '1' : '0', this.#deadLetterLimit, ...(input.waitedId === undefined ? [] : [input.waitedId])], asIs, (reply) => (reply as ReplyList)[0] !== ScriptOutcome.Fenced) as ReplyList
+    // A waiter in this store hears a halt or a dead letter at once (the text fail.lua kept and published).
+    if (input.waitedId !== undefined && (r[0] === 2 || r[0] === 3)) this.#waiters.deliver(input.waitedId, `${r[0] === 2 ? 'h' : 'd'}\n${lease.queue}\n${input.error}`)
     switch (r[0]) {
       case ScriptOutcome.Fenced: return { ok: false, fenced: true }
       case 1: return { ok: true, outcome: 'retrying', retryAt: Number(r[1]) }

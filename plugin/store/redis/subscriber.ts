@@ -23,7 +23,10 @@ const noop = (): void => {}
  *
  * Pub/sub is at-most-once: a message published while a connection is down is
  * gone. `onResubscribed` callbacks run whenever the subscriber connection
- * became ready again, so a caller can look for what it may have missed.
+ * became ready again (standalone: once Redis has answered a PING sent after
+ * the re-subscriptions, so they are in force), so a caller can look for what
+ * it may have missed. `steady` tells whether nothing can have been missed
+ * since an earlier reading.
  */
 export class ShardSubscriber {
   readonly #source: Client
@@ -32,6 +35,9 @@ export class ShardSubscriber {
   readonly #resubscribed = new Set<() => void>()
   #closed = false
   #everReady = false
+  /** Standalone: connection drops so far, and whether the re-subscriptions after the last one are confirmed. */
+  #drops = 0
+  #resubscribing = false
 
   constructor (source: Client) {
     this.#source = source
@@ -52,12 +58,30 @@ export class ShardSubscriber {
         } catch {}
       }
     })
+    const resubscribed = (): void => {
+      if (this.#closed) return
+      this.#resubscribing = false
+      for (const cb of [...this.#resubscribed]) cb()
+    }
+    if (!(conn instanceof Cluster)) {
+      conn.on('close', () => {
+        this.#drops++
+        this.#resubscribing = true
+      })
+    }
     conn.on('ready', () => {
       if (!this.#everReady) {
         this.#everReady = true
+        this.#resubscribing = false
         return
       }
-      for (const cb of [...this.#resubscribed]) cb()
+      if (conn instanceof Cluster) {
+        resubscribed()
+        return
+      }
+      // ioredis sends the re-subscriptions right after this event: a PING sent after
+      // them is answered once they are in force (the connection handles commands in order).
+      setImmediate(() => { conn.ping().then(resubscribed, noop) })
     })
     this.#conn = conn
     return conn
@@ -92,6 +116,19 @@ export class ShardSubscriber {
       this.#handlers.delete(channel)
       if (!this.#closed && this.#conn !== null) await this.#conn.sunsubscribe(channel).catch(noop)
     }
+  }
+
+  /**
+   * A reading that a later one can be compared with: the same number means
+   * the connection has not dropped in between, so every message published on a
+   * channel subscribed (and confirmed) before the first reading was heard. null
+   * when that cannot be told: the connection is down or re-subscribing, or it
+   * is a Cluster's (whose per-node subscriber connections are not followed here).
+   */
+  get steady (): number | null {
+    const conn = this.#conn
+    if (conn === null || conn instanceof Cluster || this.#closed || this.#resubscribing || conn.status !== 'ready') return null
+    return this.#drops
   }
 
   /** `cb` runs each time the subscriber connection is ready again after a drop. Returns a function that removes it. */

@@ -9,6 +9,7 @@ import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { expressHttpServer } from './lib/express-http'
+import { wait } from './lib/wait-job'
 import { keyIndex, keyName, workMs, type ChildMessage, type ChildResult, type CpuUse, type Job, type MainMessage, type Shape, type TaskRecords } from './lib/protocol'
 import { openSystem, type Instance } from './systems/types'
 
@@ -41,7 +42,8 @@ async function pool (total: number, inFlight: number, fn: (i: number) => Promise
   await Promise.all(Array.from({ length: Math.min(inFlight, total) }, lane))
 }
 
-interface Running { run: () => Promise<ChildResult | null>, finish: () => Promise<ChildResult | null>, close: () => Promise<void> }
+/** One job in a child: `run` in the measured window, `finish` at stop, `close` last. */
+export interface Running { run: () => Promise<ChildResult | null>, finish: () => Promise<ChildResult | null>, close: () => Promise<void> }
 
 async function drain (job: Extract<Job, { role: 'drain' }>): Promise<Running> {
   const producer = await openSystem(job.system, { url: job.url, ns: job.ns, handler: null, slots: 1, ownedKeys: [] })
@@ -347,6 +349,7 @@ async function main (job: Job): Promise<void> {
     case 'drain': running = await drain(job); break
     case 'enqueue': running = await enqueue(job); break
     case 'pickup': running = await pickup(job); break
+    case 'wait': running = await wait(job); break
     case 'worker': running = await worker(job); break
     case 'counter': running = await counter(job); break
     case 'producer': running = await producer(job); break

@@ -5,6 +5,8 @@ export type Job =
   | { role: 'drain', system: SystemName, url: string, ns: string, tasks: number, warmup: number, pipelinedAcks?: number }
   | { role: 'enqueue', system: SystemName, url: string, ns: string, calls: number, inFlight: number, warmup: number, keys: number }
   | { role: 'pickup', system: SystemName, url: string, ns: string, samples: number, warmup: number }
+  // wait-latency: pickup and enqueue-and-wait, the worker in this process or in a process of its own (bench/wait-worker.ts).
+  | { role: 'wait', system: SystemName, url: string, ns: string, samples: number, warmup: number, worker: WaitWorker }
   // `fill`: worker 0 pre-fills keyCount × perKey tasks in this shape before it reports ready.
   | { role: 'worker', system: SystemName, url: string, ns: string, slots: number, keyCount: number, processes: number, index: number, bullmqShared: boolean, fill: { perKey: number, shape: Shape } | null }
   // saturate: no-op handlers that only count (progress = tasks run).
@@ -13,6 +15,9 @@ export type Job =
   | { role: 'producer', system: SystemName, url: string, ns: string, keys: number, offset: number, inFlight: number, backlog: number, bullmqShared: boolean }
   | { role: 'memory', system: SystemName, url: string, ns: string, tasks: number }
   | { role: 'http', system: SystemName, url: string, ns: string, keys: number, framework?: 'fastify' | 'express' }
+
+/** Where wait-latency's worker runs: in the producer's process (one instance) or in another process. */
+export type WaitWorker = 'same process' | 'other process'
 
 /** grouped: a key's tasks are enqueued together (a lane per key); round-robin: one task of every key in turn. */
 export type Shape = 'grouped' | 'round-robin'
@@ -32,6 +37,7 @@ export type ChildResult =
   | { role: 'drain', tasks: number, ns: number, cpu: CpuUse, violations: number, warmup: number }
   | { role: 'enqueue', calls: number, ns: number, cpu: CpuUse }
   | { role: 'pickup', latenciesMs: number[], cpu: CpuUse }
+  | { role: 'wait', pickupMs: number[], waitMs: number[] }
   | { role: 'worker', records: TaskRecords, cpu: CpuUse }
   | { role: 'memory', tasks: number }
   | { role: 'http' }

@@ -4,6 +4,7 @@ import { http, httpExpress } from './http'
 import { manyQueues, wide } from './many'
 import { saturate } from './saturate'
 import { enqueue, memory, pickupLatency, serialDrain } from './single'
+import { waitLatency } from './wait'
 
 /**
  * Every scenario `npm run bench` knows, in the order a full run takes them.
@@ -22,6 +23,7 @@ export const SCENARIOS: Scenario[] = [
   { name: 'enqueue-seq', run: async (b) => await enqueue(b, false) },
   { name: 'enqueue-concurrent', run: async (b) => await enqueue(b, true) },
   { name: 'pickup-latency', run: pickupLatency },
+  { name: 'wait-latency', run: waitLatency },
   { name: 'memory', run: memory },
   { name: 'many-queues', run: manyQueues },
   { name: 'wide', run: wide },

@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq'
+import { Queue, QueueEvents, Worker } from 'bullmq'
 import type { FastifyRequest } from 'fastify'
 import { Redis } from 'ioredis'
 import type { Instance, OpenOptions } from './types'
@@ -55,9 +55,29 @@ export async function open (opts: OpenOptions): Promise<Instance> {
   const add = async (key: string, data: object): Promise<void> => {
     await queueFor(key).add('t', data)
   }
+  // waitUntilFinished listens on a QueueEvents (a blocking XREAD of the queue's event stream, its own connection).
+  const events = new Map<string, { e: QueueEvents, conn: Redis }>()
+  const eventsFor = async (key: string): Promise<QueueEvents> => {
+    let entry = events.get(key)
+    if (entry === undefined) {
+      const conn = new Redis(opts.url, { maxRetriesPerRequest: null })
+      conn.on('error', () => {})
+      entry = { e: new QueueEvents(opts.bullmqShared === true ? 'shared' : key, { connection: conn, prefix: opts.ns }), conn }
+      entry.e.on('error', () => {})
+      events.set(key, entry)
+      await entry.e.waitUntilReady()
+    }
+    return entry.e
+  }
   return {
     async enqueue (key, seq) { await add(key, { k: key, s: seq }) },
     async enqueuePayload (key, payload) { await add(key, payload) },
+    async enqueueAndWait (key, seq) {
+      const e = await eventsFor(key)
+      // Kept a while after it finishes: waitUntilFinished reads a job that finished before it listened.
+      const job = await queueFor(key).add('t', { k: key, s: seq }, { removeOnComplete: 1000, removeOnFail: 1000 })
+      await job.waitUntilFinished(e)
+    },
     async enqueueFromRequest (_request: FastifyRequest, key, seq) { await add(key, { k: key, s: seq }) },
     async start () {
       for (const w of workers) w.run().catch(() => {})
@@ -65,6 +85,7 @@ export async function open (opts: OpenOptions): Promise<Instance> {
     async close () {
       await Promise.allSettled(workers.map(async (w) => await w.close()))
       await Promise.allSettled([...queues.values()].map(async (q) => await q.close()))
+      await Promise.allSettled([...events.values()].map(async ({ e, conn }) => { await e.close(); conn.disconnect() }))
       connection.disconnect()
     },
   }

@@ -24,11 +24,16 @@ export async function open (opts: OpenOptions): Promise<Instance> {
   })
   // The memory scenario: one payload argument per task, like BullMQ's job data.
   const order = app.fifo.define('order', { queue: 'orders' }, async (_payload: object) => {})
+  const waited = task.with({ wait: 60_000 })
   const own = opts.app === undefined
   if (handler === null && own) await app.ready()
 
   return {
     async enqueue (key, seq) { await task(key, seq) },
+    async enqueueAndWait (key, seq) {
+      const done = await waited(key, seq)
+      if (done.status !== 'succeeded') throw new Error(`fastify-fifo bench adapter: task ${done.id} ${done.status}`)
+    },
     async enqueuePayload (key, payload) {
       if (key !== 'orders') throw new Error('fastify-fifo bench adapter: payload tasks go to queue "orders"')
       await order(payload)

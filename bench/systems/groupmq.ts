@@ -23,6 +23,7 @@ export async function open (opts: OpenOptions): Promise<Instance> {
     async enqueue (key, seq) { await add(key, { s: seq }) },
     async enqueuePayload (key, payload) { await add(key, payload) },
     async enqueueFromRequest (_request: FastifyRequest, key, seq) { await add(key, { s: seq }) },
+    async enqueueAndWait () { throw new Error('groupmq bench adapter: no wait for a job\'s outcome (wait-latency runs fastify-fifo and BullMQ)') },
     async start () {
       if (handler === null) return
       // GroupMQ's Worker starts working in its constructor, so it is made here, at

@@ -34,6 +34,12 @@ export interface Instance {
   enqueue (key: string, seq: number): Promise<void>
   /** Enqueues one task whose only argument/data is `payload` into queue/group `key` (memory scenario). */
   enqueuePayload (key: string, payload: object): Promise<void>
+  /**
+   * Enqueues task `seq` of `key` and resolves once it has run, with its outcome
+   * from whichever process ran it (fastify-fifo: the `wait` call option; BullMQ:
+   * `job.waitUntilFinished(queueEvents)`). wait-latency only.
+   */
+  enqueueAndWait (key: string, seq: number): Promise<void>
   /** The same as enqueue, from inside a route (fastify-fifo uses request.fifo.enqueue). */
   enqueueFromRequest (request: FastifyRequest, key: string, seq: number): Promise<void>
   /** Starts consuming (no-op for producers). Connections are already open. */

@@ -172,6 +172,28 @@ t.test('a run killed after its handler returned (before it was acknowledged) may
   t.equal(r.maxRuns, 2)
 })
 
+t.test('a completion that ended the lease, its holder killed before logging the reply: settled, not lost', async (t) => {
+  // The heartbeat after the completion no longer finds the lease (the completion emptied the
+  // queue and ended it): lease-lost after the end is no evidence against the completion.
+  const h = new Hist().enq('q', 1).enq('q', 2, 40)
+    .run('A', 'q', 1, 1, 10, 20)
+    .at(30, 'A', { type: 'lease-lost', queue: 'q' })
+    .proc('A', 'kill', 31)
+    .run('B', 'q', 2, 1, 50, 60).settle('B', 'q', 2, 1, 61, 'ok')
+  const r = h.check()
+  t.ok(r.ok, JSON.stringify(r.violations))
+  t.equal(r.lost, 0)
+})
+
+t.test('a lease lost while the handler ran rules out its settlement: the task is lost if it is gone', async (t) => {
+  const h = new Hist().enq('q', 1)
+    .run('A', 'q', 1, 1, 10, 30)
+    .at(20, 'A', { type: 'lease-lost', queue: 'q' })
+    .proc('A', 'kill', 31)
+  const r = h.check()
+  t.equal(r.lost, 1, JSON.stringify(r.violations))
+})
+
 t.test('a holder frozen past its lease, then fenced when it wakes, is a fenced overlap and allowed', async (t) => {
   const h = new Hist().enq('q', 1).enq('q', 2)
     .run('A', 'q', 1, 1, 0, 3010).proc('A', 'stop', 10).proc('A', 'cont', 3000)

@@ -143,20 +143,24 @@ function isFenced (run: Run, inst: Instance | undefined, leaseLost: Set<string>,
  * Redis. A run is known not to have settled when every answer was "fenced",
  * or when it was fenced or aborted before the worker could settle it.
  */
-function maySettle (run: Run, fenced: (r: Run) => boolean): boolean {
+function maySettle (run: Run, lostBeforeEnd: (r: Run) => boolean): boolean {
   if (run.end === null) return false
   if (run.settles.length > 0) return run.settles.some((s) => s.result === 'error' || (s.result === 'ok' && (s.op === 'complete' || s.outcome === 'dead')))
   if (run.aborts.some((a) => a.hr <= (run.end ?? 0))) return false
-  return !fenced(run)
+  // A heartbeat that reports the lease lost after the handler ended proves nothing here: the
+  // completion goes out at the end, and a completion that empties the queue ends the lease itself
+  // (the 10-minute cluster chaos run counted two such completed tasks as lost when their holder
+  // was killed before it could log the reply). Only a fence before the end rules a settlement out.
+  return !lostBeforeEnd(run)
 }
 
 /** The run whose end settled the task, or null when no run settled it. */
-function settlingRun (task: Task, dead: boolean, fenced: (r: Run) => boolean): Run | null {
+function settlingRun (task: Task, dead: boolean, lostBeforeEnd: (r: Run) => boolean): Run | null {
   const accepted = task.runs.filter(acceptedSettle)
   if (accepted.length > 0) return accepted[0]
   let best: Run | null = null
   for (const run of task.runs) {
-    if (!maySettle(run, fenced)) continue
+    if (!maySettle(run, lostBeforeEnd)) continue
     if (!dead && run.outcome !== 'ok') continue
     if (best === null || run.begin > best.begin) best = run
   }
@@ -177,6 +181,9 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
     if (v === undefined) fencedCache.set(run, v = isFenced(run, history.instances.get(run.inst), leaseLostReasons, graceUs))
     return v
   }
+  // The holder learned it lost the lease while the handler ran (so it never sent a completion).
+  const lostBeforeEnd = (run: Run): boolean =>
+    (history.instances.get(run.inst)?.leaseLost ?? []).some((l) => l.queue === run.queue && l.hr >= run.start && l.hr <= (run.end ?? Infinity))
   const aliveFor = (inst: string, from: number): boolean => {
     const death = history.instances.get(inst)?.deathHr ?? null
     return death === null || death - from >= graceUs
@@ -189,7 +196,7 @@ export function checkHistory (events: readonly ChaosEvent[], final: FinalState, 
   const settling = new Map<Task, Run | null>()
   for (const task of history.tasks.values()) {
     const isDead = deadIds.has(task.id)
-    const settle = settlingRun(task, isDead, fenced)
+    const settle = settlingRun(task, isDead, lostBeforeEnd)
     settling.set(task, settle)
     runs += task.runs.length
     maxRuns = Math.max(maxRuns, task.runs.length)

@@ -35,10 +35,13 @@ export async function heartbeat (s: WorkerState): Promise<void> {
   } catch (err) {
     s.storeFailed(err)
   }
-  // A lease the store has not confirmed in time may belong to someone else now.
+  // A lease the store has not confirmed in time may belong to someone else now: its running
+  // handler is aborted. A hold whose handler has ended and whose settling call is out is left to
+  // that call's reply, which says whether the store still had the lease (fencing it here would
+  // report a loss the store may not have seen, and drop the next head the reply hands over).
   const now = Date.now()
   for (const h of s.holds.values()) {
-    if (!h.lost && now > h.confirmedUntil) fenced(s, h, h.task)
+    if (!h.lost && now > h.confirmedUntil && !(h.settling && h.endRun === null)) fenced(s, h, h.task)
   }
 }
 

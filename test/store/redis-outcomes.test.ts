@@ -59,11 +59,11 @@ t.test('waited enqueues on Redis', async (t) => {
     await admin.set(store.keys.res + id, 's\nq\n"kept"')
     const channel = store.keys.res
     // Writes wait while the subscriber connection is killed and re-subscribes (SSUBSCRIBE is not a write).
-    await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE')
+    await admin.call('CLIENT', 'PAUSE', '4000', 'WRITE')
     const sent = store.enqueue(waited(1, 5000))
     await sleep(20)
     await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
-    const deadline = Date.now() + 1200
+    const deadline = Date.now() + 3500
     let back = false
     while (!back && Date.now() < deadline) {
       await sleep(20)

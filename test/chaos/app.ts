@@ -94,6 +94,8 @@ export interface StepSpec {
   rateLimited?: { times: number, retryAfterMs: number }
   /** Run as `free-step`, without the cluster's limiter (only with AppConfig.limiter). */
   free?: boolean
+  /** Before working, wait until a file of this name exists in the log directory (a test fills the queue behind it meanwhile). */
+  holdUntil?: string
 }
 
 export type StepArgs = [queue: string, seq: number, spec: StepSpec]
@@ -153,22 +155,27 @@ async function main (): Promise<void> {
     if (ctx === null) throw new Error('no task context')
     const ref = { id: ctx.id, queue, seq, attempt: ctx.attempt }
     emit(ctx.limiter === null ? { type: 'start', ...ref } : { type: 'start', ...ref, limiter: ctx.limiter.name, grantedAt: ctx.limiter.grantedAt })
-    if (spec.rateLimited !== undefined) {
-      // Runs of one head never overlap, so a plain file counts them across processes.
-      const file = join(cfg.logDir, `backoffs-${ctx.id}`)
-      const count = existsSync(file) ? Number(readFileSync(file, 'utf8')) : 0
-      if (count < spec.rateLimited.times) {
-        writeFileSync(file, String(count + 1))
-        await pause(spec.ms, ctx.signal)
-        emit({ type: 'end', ...ref, outcome: 'backed-off' })
-        throw new FST_FIFO_RATE_LIMITED({ retryAfterMs: spec.rateLimited.retryAfterMs })
-      }
-    }
     const onAbort = (): void => emit({ type: 'abort', ...ref, reason: reasonCode(ctx.signal.reason) })
     if (ctx.signal.aborted) onAbort()
     else ctx.signal.addEventListener('abort', onAbort, { once: true })
     const first = ctx.attempt === 1
+    let backedOff = false
     try {
+      if (spec.holdUntil !== undefined) {
+        const file = join(cfg.logDir, spec.holdUntil)
+        while (!existsSync(file)) await pause(5, ctx.signal)
+      }
+      if (spec.rateLimited !== undefined) {
+        // Runs of one head never overlap, so a plain file counts them across processes.
+        const file = join(cfg.logDir, `backoffs-${ctx.id}`)
+        const count = existsSync(file) ? Number(readFileSync(file, 'utf8')) : 0
+        if (count < spec.rateLimited.times) {
+          writeFileSync(file, String(count + 1))
+          await pause(spec.ms, ctx.signal)
+          backedOff = true
+          throw new FST_FIFO_RATE_LIMITED({ retryAfterMs: spec.rateLimited.retryAfterMs })
+        }
+      }
       if (spec.fault === 'throw-always' || (spec.fault === 'throw' && first)) throw new Error(`planned failure of ${queue}#${seq}`)
       if (spec.fault === 'hang' && first) await pause(timeoutMs * 10, ctx.signal)
       if (spec.fault === 'zombie' && first) {
@@ -179,7 +186,7 @@ async function main (): Promise<void> {
       await pause(first && spec.firstMs !== undefined ? spec.firstMs : spec.ms, ctx.signal)
       emit({ type: 'end', ...ref, outcome: 'ok' })
     } catch (err) {
-      emit({ type: 'end', ...ref, outcome: ctx.signal.aborted ? 'aborted' : 'threw' })
+      emit({ type: 'end', ...ref, outcome: backedOff ? 'backed-off' : ctx.signal.aborted ? 'aborted' : 'threw' })
       throw err
     }
   }

@@ -332,6 +332,8 @@ export class MemoryStore implements Store {
     if (state === 'halted') {
       q.haltedAt = null
       s.head(q).attempts = 0
+      // It runs again: a halt kept as its outcome is no longer its outcome.
+      this.#outcomes.forget(s.head(q).id)
     } else if (state === 'retrying') {
       q.retryAt = null
       s.retrying.delete(q.name)
@@ -362,6 +364,7 @@ export class MemoryStore implements Store {
     const dead = s.dead.get(id)
     if (dead === undefined) throw new FST_FIFO_NOT_FOUND(`dead letter ${JSON.stringify(id)} does not exist`)
     s.dead.delete(id)
+    this.#outcomes.forget(id)
     s.append({ id, queue: dead.queue, name: dead.name, payload: dead.payload, enqueuedAt: dead.enqueuedAt, requestId: dead.requestId, attempts: 0, lastError: null, seq: 0 })
     return { id, queue: dead.queue, name: dead.name, duplicate: false }
   }

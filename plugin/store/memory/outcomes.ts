@@ -32,6 +32,14 @@ export class MemoryOutcomes {
     })
   }
 
+  /** Drops `taskId`'s kept outcome (its task runs again: an operator's retry or requeue). */
+  forget (taskId: string): void {
+    const old = this.#kept.get(taskId)
+    if (old === undefined) return
+    clearTimeout(old.timer)
+    this.#kept.delete(taskId)
+  }
+
   /** How many outcomes are kept (tests: nothing is kept for tasks nobody waits on). */
   get kept (): number {
     return this.#kept.size

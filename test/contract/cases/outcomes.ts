@@ -68,6 +68,30 @@ export function outcomeCases (t: Test, factory: HarnessFactory): void {
     await t.rejects(s.waitOutcome(c.id, 60_000), { code: 'FST_FIFO_NOT_WAITED', message: /in the dead letters/ }, 'a head nobody waits on leaves no outcome')
   })
 
+  t.test('an operator retry of a halted head or requeue of a dead letter drops the kept outcome: a wait waits for the new run', async (t) => {
+    const { s } = await setup(t, factory)
+    const h = await s.enqueue(task('h', 1, { waitMs: 5000 }))
+    const d = await s.enqueue(task('d', 1, { waitMs: 5000 }))
+    for (let i = 0; i < 2; i++) {
+      const c = await s.claim('owner-a', LEASE_MS)
+      if (c === null) throw new Error('nothing claimed')
+      t.ok((await s.fail(ref(c), failure({ error: 'boom', maxAttempts: 1, onExhausted: c.queue === 'h' ? 'halt' : 'dead-letter', waitedId: c.id }))).ok)
+    }
+    t.equal(await s.waitOutcome(h.id, 1000), 'h\nh\nboom')
+    t.equal(await s.waitOutcome(d.id, 1000), 'd\nd\nboom')
+    await s.retryHead('h')
+    await s.requeueDead(d.id)
+    t.equal(await s.waitOutcome(h.id, 50), null, 'the retried head is waited for, not answered with its old halt')
+    t.equal(await s.waitOutcome(d.id, 50), null, 'the requeued task is waited for, not answered with its old dead-lettering')
+    const later = [s.waitOutcome(h.id, 5000), s.waitOutcome(d.id, 5000)]
+    for (let i = 0; i < 2; i++) {
+      const c = await s.claim('owner-a', LEASE_MS)
+      if (c === null) throw new Error('nothing claimed')
+      await s.complete(ref(c), c.id, 'owner-a', LEASE_MS, false, 0, `s\n${c.queue}\n"again"`)
+    }
+    t.same(await Promise.all(later), ['s\nh\n"again"', 's\nd\n"again"'])
+  })
+
   t.test('enqueue with waitMs flags the task and is listening before it is sent; a dedupe hit has no outcome promise', async (t) => {
     const { s } = await setup(t, factory)
     const a = await s.enqueue(task('q', 1, { waitMs: 5000, dedupeId: 'once', dedupeMs: 60_000 }))

@@ -15,7 +15,10 @@
 -- KEYS[10] wake    LIST of wake-up tokens
 -- KEYS[11] pending counter of pending tasks
 -- KEYS[12] moved   HASH id → queue, for requeued tasks
+-- KEYS[13] res     prefix of outcome keys of waited tasks
 --
+-- The task runs again, so the dead-lettering kept as its outcome (if someone
+-- waited on it) is dropped: a wait on it now waits for the new run.
 -- ARGV[1] dead letter id
 --
 -- Returns {0, id, queue, name}; {-3} when there is no such dead letter; {-7}
@@ -44,6 +47,7 @@ local num = queueNumber(KEYS[3], KEYS[4], KEYS[5], queue)
 if string.sub(id, 1, #num + 1) ~= num .. '-' then rcall('HSET', KEYS[12], id, queue) end
 rcall('HDEL', KEYS[1], id)
 rcall('LREM', KEYS[2], 1, id)
+rcall('DEL', KEYS[13] .. id)
 rcall('INCR', KEYS[11])
 if rcall('RPUSH', KEYS[6] .. num, rec) == 1 then
   rcall('ZADD', KEYS[7], headScore(rec), queue)

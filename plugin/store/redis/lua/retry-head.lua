@@ -15,7 +15,10 @@
 -- KEYS[10] ready   LIST of waiting queues
 -- KEYS[11] wake    LIST of wake-up tokens
 -- KEYS[12] throttled HASH queue → limiter name
+-- KEYS[13] res     prefix of outcome keys of waited tasks
 --
+-- A halted head runs again, so the halt kept as its outcome (if someone
+-- waited on it) is dropped: a wait on it now waits for the new run.
 -- ARGV[1] queue
 --
 -- Returns {0}; {-2} when the queue does not exist; {-6, state} when its
@@ -35,6 +38,8 @@ if state == 'halted' then
   if lastError then rcall('HSET', KEYS[7], queue, headValue(0, lastError)) else rcall('HDEL', KEYS[7], queue) end
   local head = rcall('LINDEX', KEYS[9] .. num, 0)
   if head then rcall('ZADD', KEYS[8], headScore(head), queue) end
+  local headId = head and recordId(head)
+  if headId then rcall('DEL', KEYS[13] .. headId) end
 elseif state == 'retrying' or state == 'throttled' then
   rcall('ZREM', KEYS[5], queue)
   rcall('HDEL', KEYS[12], queue)

@@ -211,7 +211,8 @@ const KNOWN_DASHBOARD = new Set(['path', 'auth', 'readOnly', 'showArgs'])
 export function show (value: unknown): string {
   let text: string
   try {
-    text = typeof value === 'function' ? `function ${value.name || '(anonymous)'}` : typeof value === 'bigint' ? `${value}n` : typeof value === 'symbol' ? value.toString() : JSON.stringify(value) ?? String(value)
+    // NaN and ±Infinity as themselves (JSON would say null).
+    text = typeof value === 'number' ? String(value) : typeof value === 'function' ? `function ${value.name || '(anonymous)'}` : typeof value === 'bigint' ? `${value}n` : typeof value === 'symbol' ? value.toString() : JSON.stringify(value) ?? String(value)
   } catch {
     text = Object.prototype.toString.call(value)
   }

@@ -80,7 +80,7 @@ export interface LimiterPausedEvent { type: 'limiter-paused', limiter: string, m
 export interface ProcEvent {
   type: 'proc'
   inst: string
-  action: 'spawn' | 'ready' | 'kill' | 'stop' | 'cont' | 'term' | 'exit' | 'crash'
+  action: 'spawn' | 'ready' | 'kill' | 'stop' | 'cont' | 'term' | 'exit' | 'crash' | 'start-refused'
   pid?: number
   detail?: string
 }

@@ -87,7 +87,11 @@ export class Fleet {
       this.#log.write({ type: 'proc', inst: p.inst, action: 'exit', pid: p.pid, detail: `code=${code} signal=${signal}` })
       if (!p.expectExit) {
         const tail = p.stderr().trim().split('\n').slice(-3).join(' | ')
-        this.#log.write({ type: 'proc', inst: p.inst, action: 'crash', pid: p.pid, detail: `code=${code} signal=${signal} ${tail}`.slice(0, 1000) })
+        // Exit 72 before ready: the plugin refused to start (no Redis reply within connectTimeoutMs,
+        // e.g. during a failover on a loaded machine), as documented; it never ran a task. A process
+        // manager starts it again, and so does the fleet. Any other exit is a crash.
+        const refusedStart = code === 72 && p.port === 0
+        this.#log.write({ type: 'proc', inst: p.inst, action: refusedStart ? 'start-refused' : 'crash', pid: p.pid, detail: `code=${code} signal=${signal} ${tail}`.slice(0, 1000) })
         if (!this.#closing && this.members[slot] === p) this.#spawn(slot).catch(() => {})
       }
     }, () => {})

@@ -30,8 +30,8 @@ t.test('waited enqueues on Redis', async (t) => {
     admin.disconnect()
     await redis.cleanup()
   })
-  const open = async (t: Test): Promise<RedisStore> => {
-    const store = new RedisStore({ redis: redis.url, prefix: uniquePrefix('ro'), connectTimeoutMs: 3000, commandTimeoutMs: 3000, deadLetterLimit: 100 })
+  const open = async (t: Test, prefix = uniquePrefix('ro')): Promise<RedisStore> => {
+    const store = new RedisStore({ redis: redis.url, prefix, connectTimeoutMs: 3000, commandTimeoutMs: 3000, deadLetterLimit: 100 })
     t.teardown(async () => await store.close())
     await store.connect()
     return store
@@ -76,6 +76,22 @@ t.test('waited enqueues on Redis', async (t) => {
     const next = await sent
     t.equal(next.id, id)
     t.equal(await next.outcome, 's\nq\n"kept"', 'the outcome kept meanwhile is read, not waited out')
+  })
+
+  t.test('a notice published while the subscriber is down is found when it is back', async (t) => {
+    const prefix = uniquePrefix('ro')
+    const store = await open(t, prefix)
+    const a = await store.enqueue(waited(1, 10_000))
+    const heard = a.outcome
+    const c = await store.claim('owner-a', 5000)
+    if (c === null) throw new Error('nothing claimed')
+    const other = await open(t, prefix)
+    // The subscriber is gone (ioredis reconnects it after a delay); the notice of this complete is lost.
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+    const [, subscribers] = await admin.call('PUBSUB', 'SHARDNUMSUB', store.keys.res) as [string, number]
+    t.equal(Number(subscribers), 0, 'nobody hears the notice')
+    t.ok((await other.complete({ queue: c.queue, token: c.token }, c.id, 'owner-a', 5000, false, 0, 's\nq\n"while down"')).ok, 'another instance completes it')
+    t.equal(await heard, 's\nq\n"while down"', 'read once the re-subscription is confirmed')
   })
 
   for (const partitions of [1, 3]) {

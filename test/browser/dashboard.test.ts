@@ -55,6 +55,15 @@ if (!existsSync(CHROMIUM)) {
       const quick = app.fifo.define('send-email', { queue: (user: string) => `user:${user}` }, async (user: string, template: string) => {
         ran.push(`${user}:${template}`)
       })
+      // The Limiters tab: a limiter of 2 starts per 30 s and 1 at once; a partner call holds until the test lets it go.
+      app.fifo.limiter('partner-api', { max: 2, perMs: 30_000, concurrency: 1 })
+      const calls: string[] = []
+      const inCall = new Map<string, () => void>()
+      const notify = app.fifo.define('notify-partner', { queue: (partner: string) => `partner:${partner}`, limiter: 'partner-api' }, async (partner: string) => {
+        calls.push(partner)
+        await new Promise<void>((resolve) => inCall.set(partner, resolve))
+      })
+      t.teardown(() => { for (const done of inCall.values()) done() })
       const base = await app.listen()
       const url = `${base}/fifo/`
 
@@ -234,6 +243,51 @@ if (!existsSync(CHROMIUM)) {
         await p3.locator('.pager-range', { hasText: '1–50 of 10,000' }).waitFor()
         t.same(seen3.problems, [])
         await p3.close()
+      })
+
+      await t.test('the Limiters tab lists a limiter with its limits and use; pause and resume from the page hold it for everyone', async (t) => {
+        const problemsBefore = seen.problems.length
+        await notify('acme')
+        await notify('globex')
+        await notify('initech')
+        await page.locator('#tab-limiters').click()
+        const row = page.locator('#limiters-body tr[data-limiter="partner-api"]')
+        await row.waitFor()
+        t.equal(await page.locator('#count-limiters').innerText(), '1')
+        const cells = row.locator('td')
+        // One runs (1 at once); the other two wait at their heads.
+        await row.locator('td.warn-text', { hasText: /^2$/ }).waitFor({ timeout: 5000 })
+        t.same(calls, ['acme'], 'one call at a time')
+        t.equal(await cells.nth(0).innerText(), 'partner-api')
+        t.equal(await cells.nth(1).innerText(), '2 per 30s · 1 at once', 'its limits')
+        t.equal(await cells.nth(2).innerText(), '1 / 2', 'used in the window')
+        t.equal(await cells.nth(3).innerText(), '1 / 1', 'running')
+        t.equal(await cells.nth(4).innerText(), '2', 'queues waiting')
+        t.equal(await cells.nth(5).innerText(), 'no', 'not paused')
+
+        await row.locator('button[data-action="pause"]').click()
+        const dialog = page.locator('dialog#confirm')
+        await dialog.waitFor({ state: 'visible' })
+        t.equal(await dialog.locator('#confirm-subject').innerText(), 'partner-api')
+        await dialog.locator('#confirm-ok').click()
+        await page.locator('.toast', { hasText: 'Paused limiter partner-api' }).waitFor()
+        await row.locator('td', { hasText: 'by an operator' }).waitFor()
+        t.match(await app.fifo.store.listLimiters(), [{ name: 'partner-api', paused: true, pausedBy: 'operator' }], 'paused in the store')
+        // The running call ends; its slot comes back, but the paused limiter lets no one start.
+        inCall.get('acme')?.()
+        await page.waitForTimeout(1000)
+        t.same(calls, ['acme'], 'nothing started while paused')
+        await row.locator('td', { hasText: /^0 \/ 1$/ }).waitFor()
+
+        await row.locator('button[data-action="resume"]').click()
+        await page.locator('.toast', { hasText: 'Resumed limiter partner-api' }).waitFor()
+        await row.locator('td', { hasText: /^no$/ }).waitFor()
+        await row.locator('td', { hasText: /^2 \/ 2$/ }).waitFor({ timeout: 5000 })
+        t.equal(calls.length, 2, 'resumed: the next waiting queue started')
+        t.match(await app.fifo.store.listLimiters(), [{ name: 'partner-api', paused: false, usedInWindow: 2 }])
+        await page.screenshot({ path: shot('dashboard-limiters') })
+        t.same(seen.problems.slice(problemsBefore), [])
+        await page.locator('#tab-queues').click()
       })
 
       t.same(seen.problems, [], 'no console errors over the whole session')

@@ -46,7 +46,8 @@ export function watch (page: Page): PageWatch {
   const w: PageWatch = { problems: [], requests: [] }
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') w.problems.push(`console.${m.type()}: ${m.text()}`) })
   page.on('pageerror', (e) => w.problems.push(`pageerror: ${e.message}`))
-  page.on('requestfailed', (r) => w.problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`))
+  // ERR_ABORTED: the page itself dropped the request (a reload while a live refresh was in flight), not a failure.
+  page.on('requestfailed', (r) => { if (r.failure()?.errorText !== 'net::ERR_ABORTED') w.problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`) })
   page.on('dialog', (d) => {
     w.problems.push(`dialog: ${d.type()} ${d.message()}`)
     d.dismiss().catch(() => {})

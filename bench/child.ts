@@ -163,7 +163,7 @@ async function prefill (system: Job['system'], url: string, ns: string, keyCount
 
 async function worker (job: Extract<Job, { role: 'worker' }>): Promise<Running> {
   if (job.fill !== null) await prefill(job.system, job.url, job.ns, job.keyCount, job.fill.perKey, job.fill.shape, job.bullmqShared)
-  const records: TaskRecords = { key: [], seq: [], start: [], end: [] }
+  const records: TaskRecords = { key: [], seq: [], start: [], end: [], grant: [] }
   const ownedKeys: string[] = []
   if (job.system === 'bullmq' && !job.bullmqShared) {
     for (let k = job.index; k < job.keyCount; k += job.processes) ownedKeys.push(keyName(k))
@@ -174,7 +174,8 @@ async function worker (job: Extract<Job, { role: 'worker' }>): Promise<Running> 
     slots: job.slots,
     ownedKeys,
     bullmqShared: job.bullmqShared,
-    handler: async (key, seq) => {
+    limiter: job.limiter,
+    handler: async (key, seq, grantedAt) => {
       const start = now()
       const k = keyIndex(key)
       const ms = workMs(k, seq)
@@ -183,6 +184,7 @@ async function worker (job: Extract<Job, { role: 'worker' }>): Promise<Running> 
       records.seq.push(seq)
       records.start.push(start)
       records.end.push(now())
+      records.grant.push(grantedAt ?? NaN)
     },
   })
   let cpu0 = process.cpuUsage()

@@ -39,6 +39,8 @@ export interface Config {
   bullmqShared: boolean
   /** saturate: seconds of warm-up, then of steady state measured. */
   saturate: { warmupSeconds: number, windowSeconds: number }
+  /** throttled: keys × perKey tasks under one limit of max per perMs; starts counted over the first windowSeconds. */
+  throttled: { keys: number, perKey: number, max: number, perMs: number, windowSeconds: number }
   processes: number
   slots: number
 }
@@ -66,6 +68,7 @@ export function config (quick: boolean, rounds?: number): Config {
         warmupTasks: 2_000,
         bullmqShared: false,
         saturate: { warmupSeconds: 2, windowSeconds: 4 },
+        throttled: { keys: 200, perKey: 4, max: 100, perMs: 1000, windowSeconds: 5 },
         processes: 3,
         slots: 4,
       }
@@ -85,6 +88,7 @@ export function config (quick: boolean, rounds?: number): Config {
         warmupTasks: 4_000,
         bullmqShared: true,
         saturate: { warmupSeconds: 3, windowSeconds: 10 },
+        throttled: { keys: 200, perKey: 7, max: 100, perMs: 1000, windowSeconds: 10 },
         processes: 3,
         slots: 4,
       }

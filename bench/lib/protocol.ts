@@ -8,7 +8,8 @@ export type Job =
   // wait-latency: pickup and enqueue-and-wait, the worker in this process or in a process of its own (bench/wait-worker.ts).
   | { role: 'wait', system: SystemName, url: string, ns: string, samples: number, warmup: number, worker: WaitWorker }
   // `fill`: worker 0 pre-fills keyCount × perKey tasks in this shape before it reports ready.
-  | { role: 'worker', system: SystemName, url: string, ns: string, slots: number, keyCount: number, processes: number, index: number, bullmqShared: boolean, fill: { perKey: number, shape: Shape } | null }
+  // `limiter`: one rate limit on every task (throttled scenario; see OpenOptions.limiter).
+  | { role: 'worker', system: SystemName, url: string, ns: string, slots: number, keyCount: number, processes: number, index: number, bullmqShared: boolean, fill: { perKey: number, shape: Shape } | null, limiter?: { max: number, perMs: number } }
   // saturate: no-op handlers that only count (progress = tasks run).
   | { role: 'counter', system: SystemName, url: string, ns: string, slots: number, bullmqShared: boolean }
   // saturate: enqueues over `keys` keys with `inFlight` calls out, as fast as it can while fewer than `backlog` of its tasks wait (progress = tasks enqueued).
@@ -24,8 +25,12 @@ export type Shape = 'grouped' | 'round-robin'
 
 export interface CpuUse { userUs: number, systemUs: number }
 
-/** Per-task start/end times (process.hrtime, ns as numbers: one clock for every process on the machine). */
-export interface TaskRecords { key: number[], seq: number[], start: number[], end: number[] }
+/**
+ * Per-task start/end times (process.hrtime, ns as numbers: one clock for every
+ * process on the machine); `grant`: the store's grant time of a limited start
+ * (Redis clock, ms), NaN when the system does not say.
+ */
+export interface TaskRecords { key: number[], seq: number[], start: number[], end: number[], grant: number[] }
 
 export type ChildMessage =
   | { type: 'ready', port?: number }

@@ -4,6 +4,7 @@ import { http, httpExpress } from './http'
 import { manyQueues, wide } from './many'
 import { saturate } from './saturate'
 import { enqueue, memory, pickupLatency, serialDrain } from './single'
+import { throttled } from './throttled'
 import { waitLatency } from './wait'
 
 /**
@@ -31,6 +32,7 @@ export const SCENARIOS: Scenario[] = [
   { name: 'http-express', run: httpExpress },
   { name: 'saturate', run: saturate },
   { name: 'cluster', run: cluster },
+  { name: 'throttled', run: throttled },
 ]
 
 export function scenario (name: string): Scenario | undefined {

@@ -42,6 +42,7 @@ export async function open (opts: OpenOptions): Promise<Instance> {
         connection,
         prefix: opts.ns,
         concurrency: opts.bullmqShared === true ? opts.slots : 1,
+        ...(opts.limiter === undefined ? {} : { limiter: { max: opts.limiter.max, duration: opts.limiter.perMs } }),
         autorun: false,
         removeOnComplete: { count: 0 },
         removeOnFail: { count: 0 },

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import fifo from '../../plugin'
+import fifo, { taskContext } from '../../plugin'
 import type { Instance, OpenOptions } from './types'
 
 /**
@@ -19,8 +19,9 @@ export async function open (opts: OpenOptions): Promise<Instance> {
     pipelinedAcks: opts.pipelinedAcks ?? 0,
     dashboard: false,
   })
-  const task = app.fifo.define('bench', { queue: (key: string, _seq: number) => key }, async (key: string, seq: number) => {
-    if (handler !== null) await handler(key, seq)
+  if (opts.limiter !== undefined) app.fifo.limiter('api', opts.limiter)
+  const task = app.fifo.define('bench', { queue: (key: string, _seq: number) => key, ...(opts.limiter === undefined ? {} : { limiter: 'api' }) }, async (key: string, seq: number) => {
+    if (handler !== null) await handler(key, seq, taskContext()?.limiter?.grantedAt)
   })
   // The memory scenario: one payload argument per task, like BullMQ's job data.
   const order = app.fifo.define('order', { queue: 'orders' }, async (_payload: object) => {})

@@ -3,8 +3,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 export type SystemName = 'fastify-fifo' | 'bullmq' | 'groupmq'
 export const SYSTEMS: readonly SystemName[] = ['fastify-fifo', 'bullmq', 'groupmq']
 
-/** Called when a task starts; the returned promise is the task's work. */
-export type TaskHandler = (key: string, seq: number) => Promise<void> | void
+/**
+ * Called when a task starts; the returned promise is the task's work.
+ * `grantedAt`: with a limiter, when the system's store granted the start, ms
+ * on the Redis clock, if the system says (fastify-fifo's ctx.limiter.grantedAt).
+ */
+export type TaskHandler = (key: string, seq: number, grantedAt?: number) => Promise<void> | void
 
 export interface OpenOptions {
   /** redis://127.0.0.1:<port> of the bench's own server. */
@@ -27,6 +31,13 @@ export interface OpenOptions {
   bullmqShared?: boolean
   /** Register on this Fastify app instead of a private one (http scenario). */
   app?: FastifyInstance
+  /**
+   * One rate limit on every task of this namespace (throttled scenario):
+   * fastify-fifo: a limiter named by the task; BullMQ: the Worker's global
+   * `limiter: { max, duration }` (per queue, so one limit for all only with
+   * bullmqShared). GroupMQ has none.
+   */
+  limiter?: { max: number, perMs: number }
 }
 
 export interface Instance {

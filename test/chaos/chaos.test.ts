@@ -13,6 +13,8 @@ import type { Report } from './checker'
  * (printed on failure with the logs kept); CHAOS_SEED pins it.
  */
 const seconds = Number(process.env.CHAOS_SECONDS ?? 50)
+// 50 s of faults, start-up and a drain of up to 90 s: on a loaded 2-core machine more than tap's default 180 s.
+t.setTimeout(Math.max(360_000, (seconds + 200) * 1000))
 const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 1e9))
 
 t.test(`chaos: ${seconds} s, seed ${seed}`, async (t) => {

@@ -1,6 +1,7 @@
 import { Child } from '../lib/children'
 import { log, type Bench } from '../lib/context'
-import { CEILING } from '../lib/report'
+import { cpus } from 'node:os'
+import { CEILING, CPU_CEILING } from '../lib/report'
 import type { Shape, TaskRecords } from '../lib/protocol'
 import type { SystemName } from '../systems/types'
 
@@ -59,7 +60,7 @@ interface Shaped { keys: number, perKey: number, shape: Shape }
  * with handlers that sleep 0–2 ms (the same deterministic sleep per task for
  * every system). Time runs from "go" to the last handler's end.
  */
-async function runShape (bench: Bench, scenario: string, system: SystemName, s: Shaped, bullmqShared: boolean): Promise<{ rate: number, check: OrderCheck, ceiling: number }> {
+async function runShape (bench: Bench, scenario: string, system: SystemName, s: Shaped, bullmqShared: boolean): Promise<{ rate: number, check: OrderCheck, ceiling: number, cpuCeiling: number }> {
   const ns = await bench.fresh()
   const url = bench.redis.url
   const total = s.keys * s.perKey
@@ -97,14 +98,20 @@ async function runShape (bench: Bench, scenario: string, system: SystemName, s: 
     const check = checkOrder(records, s.keys, s.perKey)
     const ran = total - check.lost
     const rate = ran / ((check.lastEnd - t0) / 1e9)
+    let cpuCeiling = 0
     if (!bullmqShared) {
-      bench.recordCost(scenario, system, ran, { userUs: cpuUs, systemUs: 0 }, before, after)
+      const use = bench.recordCost(scenario, system, ran, { userUs: cpuUs, systemUs: 0 }, before, after)
       bench.profile(scenario, system, ran, before, after)
+      // Handlers sleep rather than spin, so the only other bound is CPU: the workers' and Redis's
+      // CPU per task, spread over every core of the machine (the bench parent and other tenants
+      // take their share too, so this is an upper bound).
+      const cpuPerTask = (cpuUs + use.cpuUs) / Math.max(1, ran)
+      cpuCeiling = cpuPerTask === 0 ? 0 : cpus().length * 1e6 / cpuPerTask
     }
     // As many tasks at once as there are slots (BullMQ per key: one Worker per queue), at most one per queue.
     const slotsBusy = Math.min(system === 'bullmq' && !bullmqShared ? s.keys : processes * slots, s.keys)
     const ceiling = ran === 0 ? 0 : slotsBusy / (check.busyNs / ran / 1e9)
-    return { rate, check, ceiling }
+    return { rate, check, ceiling, cpuCeiling }
   } finally {
     await Promise.all(workers.map(async (w) => await w.end()))
   }
@@ -119,6 +126,8 @@ export async function manyQueues (bench: Bench): Promise<void> {
       bench.record(scenario, system, 'tasks/s', '/s', r.rate)
       bench.record(scenario, system, CEILING, '/s', r.ceiling)
       bench.record(scenario, system, 'share of that ceiling', 'x', r.rate / r.ceiling)
+      bench.record(scenario, system, CPU_CEILING, '/s', r.cpuCeiling)
+      bench.record(scenario, system, 'share of the CPU ceiling', 'x', r.rate / r.cpuCeiling)
       bench.record(scenario, system, 'order violations', 'count', r.check.violations)
       bench.record(scenario, system, 'lost tasks', 'count', r.check.lost)
       if (system === 'bullmq' && bench.cfg.bullmqShared) {

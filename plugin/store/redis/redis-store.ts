@@ -1,25 +1,23 @@
-import { joinRequestField, refuseRequestField } from '../extras'
+import { refuseRequestField } from '../extras'
 import { Cluster, type Redis } from 'ioredis'
-import { FST_FIFO_STORE_FORMAT, FST_FIFO_CONFLICT, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_OPTION, FST_FIFO_NOT_FOUND } from '../../core/errors'
+import { FST_FIFO_STORE_FORMAT, FST_FIFO_INVALID_DEFINITION, FST_FIFO_INVALID_OPTION } from '../../core/errors'
 import type {
   AcquireResult, ClaimedTask, ClaimRequest, CompleteResult, DeadLetter, EnqueueResult, FailInput, FailResult, InstanceInfo, InstanceRow, LeaseRef,
   LimiterState, LimitHolder, LimitSpec, ListQueuesQuery, NewTask, Overview, Page, PartitionRow, QueueRow, Store, TaskRow, ThrottleInput, ThrottleResult,
 } from '../store'
-import {
-  decodeDead, decodeInstance, decodeQueueRow, decodeTask, deadTaskRow, num, pendingTaskRow, publicDead, ROW_FIELDS, str,
-  type Reply, type ReplyList,
-} from './codec'
+import { RedisAdmin } from './admin'
+import { decodeTask, str, type ReplyList } from './codec'
 import { RedisConnection, type StoreLog } from './connection'
+import { EnqueueBatcher } from './enqueue-batch'
 import type { RedisInput } from './secrets'
 import { keyBase, redisKeysAt, type RedisKeys } from './keys'
+import { OutcomeChannel } from './outcome-channel'
 import { checkPartitions } from './partition-record'
 import { partitionRows } from './partitioned-reads'
 import { ReplicaWait } from './replication'
-import { ScriptRunner, scripts, type ScriptName, type WakeMode } from './scripts'
-import { RedisLimits, withWaiting } from './limits'
-import { ShardSubscriber } from './subscriber'
-import { lookResult, OutcomeWaiters, splitNotice, type OutcomeLook } from '../outcomes'
-import { WAIT_FLAG } from '../store'
+import { ScriptOutcome, ScriptRunner, scripts, type ScriptName, type WakeMode } from './scripts'
+import { RedisLimits, withWaiting, type RunScript } from './limits'
+import type { ShardSubscriber } from './subscriber'
 
 export interface RedisStoreOptions {
   /**
@@ -46,68 +44,6 @@ export interface RedisStoreOptions {
   replicas?: number
   /** How long WAIT may take before the call rejects with FST_FIFO_NOT_REPLICATED; below commandTimeoutMs. */
   replicaTimeoutMs?: number
-}
-
-/**
- * Outcome codes the scripts return instead of raising errors (see each
- * script's header), mapped here to the store's typed errors.
- */
-export enum ScriptOutcome {
-  Fenced = -1,
-  NoSuchQueue = -2,
-  NoSuchDeadLetter = -3,
-  HeadRunning = -4,
-  QueueEmpty = -5,
-  WrongState = -6,
-  CorruptDeadLetter = -7,
-}
-
-function outcomeError (code: number, subject: string, detail?: Reply): Error {
-  const q = JSON.stringify(subject)
-  switch (code) {
-    case ScriptOutcome.NoSuchQueue: return new FST_FIFO_NOT_FOUND(`queue ${q} does not exist (it has no tasks and is not paused or halted)`)
-    case ScriptOutcome.NoSuchDeadLetter: return new FST_FIFO_NOT_FOUND(`dead letter ${q} does not exist`)
-    case ScriptOutcome.HeadRunning: return new FST_FIFO_CONFLICT(`queue ${q} is running its head: pause it and skip once the head has settled`)
-    case ScriptOutcome.QueueEmpty: return new FST_FIFO_CONFLICT(`queue ${q} is empty: there is no head to skip`)
-    case ScriptOutcome.WrongState: return new FST_FIFO_CONFLICT(`queue ${q} is ${String(detail)}: only a halted, retrying or throttled head can be retried`)
-    case ScriptOutcome.CorruptDeadLetter: return new FST_FIFO_CONFLICT(`dead letter ${q} is corrupt and cannot be requeued; delete it instead`)
-    default: return new Error(`fifo: unexpected script outcome ${code} for ${q}`)
-  }
-}
-
-/**
- * Enqueue batching. While an enqueue call is on the wire, the enqueues made
- * in the same turn of the event loop (the requests one poll of the sockets
- * delivered, a burst of calls from one handler) go to Redis as one script
- * call, flushed by setImmediate: right after the I/O callbacks of this turn,
- * not a timer. With nothing on the wire a call is sent at once, so a lone or
- * sequential caller never waits. Each caller still resolves only once its task is stored, so
- * nothing is acknowledged early; one call per batch saves the per-command
- * cost on both sides (measured in bench/README.md). Bounded so one call
- * never holds Redis for long.
- */
-const MAX_BATCH_TASKS = 100
-const MAX_BATCH_BYTES = 1_000_000
-
-interface EnqueueBatch {
-  /** The instance that takes the leases this batch's claiming tasks ask for ('' when none asks). */
-  owner: string
-  leaseMs: number
-  /** The script's arguments: owner, leaseMs, then 7 per task. */
-  args: Array<string | number>
-  items: BatchItem[]
-  bytes: number
-}
-
-/** The wait flag as it ends a stored request-id field (see extras.ts). */
-const WAIT_EXTRA = `\t${WAIT_FLAG}=1`
-
-interface BatchItem {
-  task: NewTask
-  resolve: (result: EnqueueResult) => void
-  reject: (err: unknown) => void
-  /** A waited task: its expectation ticket (OutcomeWaiters.expect) and the subscriber's reading when it opened. */
-  expect?: { ticket: number, steady: number | null }
 }
 
 /** Remembered this long when a dedupeId comes without dedupeMs (as MemoryStore). */
@@ -138,15 +74,6 @@ function decodeClaim (reply: unknown): ClaimedTask | null {
 
 const asIs = (reply: unknown): unknown => reply
 
-/** Whole, bounded numbers for Lua (which would pass 1e20 or NaN on to Redis as text it refuses). */
-const whole = (n: number): number => Number.isFinite(n) ? Math.min(2_000_000_000, Math.max(0, Math.floor(n))) : (n > 0 ? 2_000_000_000 : 0)
-const page = (offset: number, limit: number): [number, number] => [whole(offset), whole(limit)]
-
-/**
- * The Store contract on Redis: one Lua script per atomic operation
- * (plugin/store/redis/lua/), task records kept inside their queue's list.
- * See keys.ts for the key layout.
- */
 /**
  * The layout of stored records and keys. Bump it whenever a change means one
  * version's scripts would misread another's data.
@@ -177,6 +104,11 @@ export async function loadScripts (conn: RedisConnection, wake: WakeMode): Promi
   })
 }
 
+/**
+ * The Store contract on Redis: one Lua script per atomic operation
+ * (plugin/store/redis/lua/), task records kept inside their queue's list.
+ * See keys.ts for the key layout.
+ */
 export class RedisStore implements Store {
   readonly kind = 'redis' as const
   readonly keys: RedisKeys
@@ -187,19 +119,14 @@ export class RedisStore implements Store {
   readonly #base: string
   readonly #partition: PartitionContext | undefined
   /** Waiters of task outcomes (waitOutcome) and the subscription that feeds them, made on first use. */
-  readonly #waiters = new OutcomeWaiters()
-  #subscriber: ShardSubscriber | null = null
-  #listening: Promise<void> | null = null
-  /** The outcome channel's subscription is confirmed (a waited enqueue need not wait for #listen). */
-  #listened = false
+  readonly #outcomes: OutcomeChannel
   #closing: Promise<void> | null = null
-  /** Enqueues made in this turn of the event loop, sent together (see #flush). */
-  #batch: EnqueueBatch | null = null
-  /** Enqueue calls sent and not answered yet. */
-  #sending = 0
+  /** Enqueues made in one turn of the event loop go to Redis together (see enqueue-batch.ts). */
+  readonly #batcher: EnqueueBatcher
   /** Set with the `replicas` option. */
   readonly #replicas: ReplicaWait | null = null
   readonly #limits: RedisLimits
+  readonly #admin: RedisAdmin
 
   constructor (options: RedisStoreOptions, partition?: PartitionContext) {
     if (typeof options.prefix !== 'string' || options.prefix === '' || /[{}\s]/.test(options.prefix)) {
@@ -225,10 +152,14 @@ export class RedisStore implements Store {
       }
       this.#replicas = new ReplicaWait(this.#conn, replicas, timeoutMs, options.commandTimeoutMs)
     }
+    const run: RunScript = async (name, args) => await this.#send(name, args, asIs)
     this.#limits = new RedisLimits(
-      async (name, args) => await this.#send(name, args, asIs),
+      run,
       async () => await this.#conn.call('listLimiters', async () => await this.#conn.client.hvals(this.keys.throttled))
     )
+    this.#outcomes = new OutcomeChannel(this.#conn, this.keys, run)
+    this.#batcher = new EnqueueBatcher((args, undo) => this.#confirmed('enqueue', args, asIs, () => true, undo), (queue, token) => { this.#giveBack(queue, token) }, this.#outcomes)
+    this.#admin = new RedisAdmin(run, this.#conn, this.keys, this.#deadLetterLimit)
   }
 
   /**
@@ -291,9 +222,10 @@ export class RedisStore implements Store {
   }
 
   async close (): Promise<void> {
-    this.#waiters.close()
+    this.#outcomes.waiters.close()
     if (this.#partition !== undefined) return
-    if (this.#subscriber !== null) await this.#subscriber.close().catch(() => {})
+    const subscriber = this.#outcomes.subscriber
+    if (subscriber !== null) await subscriber.close().catch(() => {})
     this.#closing ??= this.#conn.close()
     return await this.#closing
   }
@@ -307,97 +239,10 @@ export class RedisStore implements Store {
     if (refused !== null) return Promise.reject(refused)
     if (task.waitMs !== undefined) {
       // Subscribed before the task exists, so its outcome cannot be published unheard.
-      if (!this.#listened) return this.#listen().then(() => this.enqueue(task, claim))
+      if (!this.#outcomes.listened) return this.#outcomes.listen().then(() => this.enqueue(task, claim))
     }
     const dedupeMs = Math.max(1, Math.floor(task.dedupeMs ?? DEFAULT_DEDUPE_MS))
-    return new Promise((resolve, reject) => {
-      let batch = this.#batch
-      if (batch !== null && claim !== undefined && batch.owner !== '' && (batch.owner !== claim.owner || batch.leaseMs !== claim.leaseMs)) {
-        this.#flush()
-        batch = null
-      }
-      // With nothing on the wire a call goes at once (a lone or sequential caller waits for
-      // nothing); while a call is out, the next ones gather until the end of this turn.
-      const now = batch === null && this.#sending === 0
-      if (batch === null) {
-        batch = this.#batch = { owner: '', leaseMs: 0, args: ['', 0], items: [], bytes: 0 }
-        if (!now) setImmediate(this.#flushSoon)
-      }
-      if (claim !== undefined && batch.owner === '') {
-        batch.owner = batch.args[0] = claim.owner
-        batch.leaseMs = batch.args[1] = claim.leaseMs
-      }
-      // A waited task carries the wait flag (extras w=1), added here to the stored field only.
-      let field = task.extras === undefined ? task.requestId ?? '' : joinRequestField(task.requestId, task.extras)
-      if (task.waitMs !== undefined && task.extras?.[WAIT_FLAG] !== '1') field += WAIT_EXTRA
-      batch.args.push(task.queue, task.name, task.payload, field, task.dedupeId ?? '', dedupeMs, claim === undefined ? '' : '1')
-      const item: BatchItem = { task, resolve, reject }
-      if (task.waitMs !== undefined) item.expect = { ticket: this.#waiters.expect(), steady: this.#subscriber?.steady ?? null }
-      batch.items.push(item)
-      batch.bytes += task.payload.length
-      if (now || batch.items.length >= MAX_BATCH_TASKS || batch.bytes >= MAX_BATCH_BYTES) this.#flush()
-    })
-  }
-
-  readonly #flushSoon = (): void => { this.#flush() }
-
-  /** Sends the enqueues gathered so far as one script call; each caller gets its own task's reply. */
-  #flush (): void {
-    const batch = this.#batch
-    if (batch === null) return
-    this.#batch = null
-    const { items } = batch
-    this.#sending++
-    this.#confirmed('enqueue', batch.args, asIs, () => true, (reply) => {
-      const replies = Array.isArray(reply) ? reply as unknown[] : []
-      items.forEach((item, i) => { const r = replies[i]; if (Array.isArray(r) && r[0] === 2) this.#giveBack(item.task.queue, String(r[2])) })
-    }).finally(() => { this.#sending-- }).then((reply) => {
-      const replies = reply as ReplyList[]
-      if (!Array.isArray(replies) || replies.length !== items.length) throw new Error(`fifo: enqueue returned ${Array.isArray(replies) ? replies.length : typeof replies} replies for ${items.length} tasks`)
-      for (let i = 0; i < items.length; i++) {
-        const { task, resolve, expect } = items[i]
-        const r = replies[i]
-        if (r[0] === 1) {
-          if (expect !== undefined) this.#waiters.unexpect(expect.ticket)
-          resolve({ id: String(r[1]), queue: String(r[2]), name: String(r[3]), duplicate: true })
-        } else if (r[0] === 2) {
-          const claimed: ClaimedTask = { id: String(r[1]), queue: task.queue, name: task.name, payload: task.payload, attempt: Number(r[4]), enqueuedAt: Number(r[6]), token: String(r[2]), leaseExpiresAt: Number(r[3]) }
-          if (task.requestId !== undefined && task.requestId !== '') claimed.requestId = task.requestId
-          if (task.waitMs !== undefined) claimed.extras = { ...task.extras, [WAIT_FLAG]: '1' }
-          else if (task.extras !== undefined) claimed.extras = task.extras
-          if (r[5] !== null && r[5] !== undefined) claimed.lastError = String(r[5])
-          resolve(this.#added({ id: claimed.id, queue: task.queue, name: task.name, duplicate: false, claimed }, task, expect))
-        } else {
-          resolve(this.#added({ id: String(r[1]), queue: task.queue, name: task.name, duplicate: false }, task, expect))
-        }
-      }
-    }).catch((err: unknown) => {
-      // A settled caller ignores this; the rest learn their task's fate is unknown.
-      for (const item of items) {
-        if (item.expect !== undefined) this.#waiters.unexpect(item.expect.ticket)
-        item.reject(err)
-      }
-    })
-  }
-
-  /**
-   * A task this store added: with waitMs, its outcome promise. The store was
-   * subscribed before it sent the task and kept every notice heard since for ids
-   * not known yet (#waiters.expect), so when the subscriber has not dropped in
-   * between (same `steady` reading) nothing can have been missed and there is
-   * nothing to read: the outcome comes as a notice. Otherwise (a drop, or a
-   * Cluster's subscribers, which are not followed) it reads the kept outcome once,
-   * after registering the waiter, as waitOutcome does.
-   */
-  #added (result: EnqueueResult, task: NewTask, expect: BatchItem['expect']): EnqueueResult {
-    if (task.waitMs === undefined || expect === undefined) return result
-    const id = result.id
-    const heard = this.#waiters.unexpect(expect.ticket, id)
-    const missable = expect.steady === null || expect.steady !== this.#subscriber?.steady
-    const outcome = this.#waiters.wait(id, task.waitMs, async () => heard ?? (missable ? await this.#storedOutcome(id) : null))
-    outcome.catch(() => {})
-    result.outcome = outcome
-    return result
+    return this.#batcher.add(task, claim, dedupeMs)
   }
 
   claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
@@ -412,7 +257,7 @@ export class RedisStore implements Store {
       const r = reply as ReplyList
       if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
       // A waiter in this store hears it now, before this worker goes on, not after the notice's own trip.
-      if (outcome !== undefined) this.#waiters.deliver(taskId, outcome)
+      if (outcome !== undefined) this.#outcomes.waiters.deliver(taskId, outcome)
       if (r[0] === 0) return { ok: true, next: null }
       // r[3]/r[4] are set only when a retried call hands back a head it had already counted.
       const expiresAt = Number(r[2])
@@ -426,7 +271,7 @@ export class RedisStore implements Store {
     const r = await this.#confirmed('fail', [lease.queue, lease.token, input.error, input.maxAttempts, Math.max(0, Math.floor(input.delayMs)),
       input.onExhausted, input.deadLetterNow === true ? '1' : '0', this.#deadLetterLimit, ...(input.waitedId === undefined ? [] : [input.waitedId])], asIs, (reply) => (reply as ReplyList)[0] !== ScriptOutcome.Fenced) as ReplyList
     // A waiter in this store hears a halt or a dead letter at once (the text fail.lua kept and published).
-    if (input.waitedId !== undefined && (r[0] === 2 || r[0] === 3)) this.#waiters.deliver(input.waitedId, `${r[0] === 2 ? 'h' : 'd'}\n${lease.queue}\n${input.error}`)
+    if (input.waitedId !== undefined && (r[0] === 2 || r[0] === 3)) this.#outcomes.waiters.deliver(input.waitedId, `${r[0] === 2 ? 'h' : 'd'}\n${lease.queue}\n${input.error}`)
     switch (r[0]) {
       case ScriptOutcome.Fenced: return { ok: false, fenced: true }
       case 1: return { ok: true, outcome: 'retrying', retryAt: Number(r[1]) }
@@ -437,49 +282,12 @@ export class RedisStore implements Store {
 
   /** Uses `subscriber` (a partitioned store's, shared by its partitions) for waitOutcome instead of making one. */
   shareSubscriber (subscriber: ShardSubscriber): void {
-    this.#subscriber = subscriber
+    this.#outcomes.shareSubscriber(subscriber)
   }
 
   /** `shownId`: the id as the caller knows it, for refusals (a partitioned store's global id). */
-  async waitOutcome (taskId: string, timeoutMs: number, shownId = taskId): Promise<string | null> {
-    await this.#listen()
-    return await this.#waiters.wait(taskId, timeoutMs, async () => lookResult(shownId, await this.#look(taskId)))
-  }
-
-  async #look (taskId: string): Promise<OutcomeLook> {
-    const r = await this.#run('find-outcome', [taskId]) as ReplyList
-    switch (r[0]) {
-      case 1: return { kind: 'kept', text: String(r[1]) }
-      case 2: return { kind: 'queued', queue: String(r[1]), waited: r[2] === 1 }
-      case 3: return { kind: 'dead', queue: String(r[1]), waited: r[2] === 1 }
-      default: return { kind: 'none' }
-    }
-  }
-
-  async #storedOutcome (taskId: string): Promise<string | null> {
-    const client = this.#conn.client
-    return await this.#conn.call('waitOutcome', async () => await client.get(this.keys.res + taskId))
-  }
-
-  /** Subscribes (once) to this namespace's outcome channel: `res` as Redis sees it (with the client's keyPrefix). */
-  async #listen (): Promise<void> {
-    this.#listening ??= (async () => {
-      this.#subscriber ??= new ShardSubscriber(this.#conn.client)
-      const channel = (this.#conn.client.options.keyPrefix ?? '') + this.keys.res
-      await this.#subscriber.subscribe(channel, (message) => {
-        const notice = splitNotice(message)
-        if (notice !== null) this.#waiters.deliver(notice.taskId, notice.text)
-      })
-      // A notice sent while the subscriber was reconnecting is gone: look again for every waiter.
-      this.#subscriber.onResubscribed(() => { this.#waiters.recheck(async (id) => await this.#storedOutcome(id)) })
-      this.#listened = true
-    })()
-    try {
-      await this.#listening
-    } catch (err) {
-      this.#listening = null
-      throw err
-    }
+  waitOutcome (taskId: string, timeoutMs: number, shownId = taskId): Promise<string | null> {
+    return this.#outcomes.waitOutcome(taskId, timeoutMs, shownId)
   }
 
   async release (lease: LeaseRef, keepAttempt: boolean): Promise<boolean> {
@@ -551,122 +359,21 @@ export class RedisStore implements Store {
     return this.#limits
   }
 
-  async pause (queue: string): Promise<void> {
-    const code = await this.#run('pause', [queue]) as number
-    if (code < 0) throw outcomeError(code, queue)
-  }
-
-  async resume (queue: string): Promise<void> {
-    const code = await this.#run('resume', [queue]) as number
-    if (code < 0) throw outcomeError(code, queue)
-  }
-
-  async retryHead (queue: string): Promise<void> {
-    const r = await this.#run('retry-head', [queue]) as ReplyList
-    if (Number(r[0]) < 0) throw outcomeError(Number(r[0]), queue, r[1])
-  }
-
-  async skipHead (queue: string, reason: string): Promise<DeadLetter> {
-    const r = await this.#run('skip-head', [queue, reason, this.#deadLetterLimit]) as ReplyList
-    if (Number(r[0]) < 0) throw outcomeError(Number(r[0]), queue)
-    return publicDead(decodeDead(String(r[1]), String(r[2])))
-  }
-
-  async requeueDead (id: string): Promise<EnqueueResult> {
-    const r = await this.#run('requeue-dead', [id]) as ReplyList
-    if (Number(r[0]) < 0) throw outcomeError(Number(r[0]), id)
-    return { id: String(r[1]), queue: String(r[2]), name: String(r[3]), duplicate: false }
-  }
-
-  async deleteDead (id: string): Promise<void> {
-    const code = await this.#run('delete-dead', [id]) as number
-    if (code < 0) throw outcomeError(code, id)
-  }
-
-  async overview (): Promise<Overview> {
-    const r = await this.#run('overview', []) as ReplyList
-    const now = Number(r[0])
-    const series: Overview['series'] = []
-    const bucket = Math.floor(now / 10_000)
-    for (let i = 0; i < 60; i++) {
-      series.push({ at: (bucket - 59 + i) * 10_000, completed: num(r[12 + 2 * i]) ?? 0, failed: num(r[13 + 2 * i]) ?? 0 })
-    }
-    const lastMinute = series.slice(-6)
-    const oldest = Number(r[11])
-    return {
-      now,
-      queues: Number(r[1]),
-      waiting: Number(r[2]),
-      running: Number(r[3]),
-      retrying: Number(r[4]),
-      halted: Number(r[5]),
-      paused: Number(r[6]),
-      missingHandler: Number(r[7]),
-      throttled: Number(r[132] ?? 0),
-      pendingTasks: Math.max(0, Number(r[8])),
-      deadLetters: Number(r[9]),
-      liveInstances: Number(r[10]),
-      completedLastMinute: lastMinute.reduce((sum, b) => sum + b.completed, 0),
-      failedLastMinute: lastMinute.reduce((sum, b) => sum + b.failed, 0),
-      series,
-      oldestHeadAgeMs: oldest < 0 ? 0 : Math.max(0, now - oldest),
-    }
-  }
-
-  async listQueues (query: ListQueuesQuery): Promise<Page<QueueRow>> {
-    const [offset, limit] = page(query.offset, query.limit)
-    const r = await this.#run('list-queues', [query.state ?? '', query.search ?? '', offset, limit]) as ReplyList
-    const items: QueueRow[] = []
-    for (let at = 1; at + ROW_FIELDS <= r.length; at += ROW_FIELDS) items.push(decodeQueueRow(r, at))
-    return { items, total: Number(r[0]), offset: query.offset, limit: query.limit }
-  }
-
-  async getQueue (queue: string): Promise<QueueRow | null> {
-    const r = await this.#run('get-queue', [queue]) as ReplyList
-    return r.length === 0 ? null : decodeQueueRow(r, 0)
-  }
-
-  async queueTasks (queue: string, offset: number, limit: number): Promise<Page<TaskRow>> {
-    const [from, count] = page(offset, limit)
-    const r = await this.#run('queue-tasks', [queue, from, count]) as ReplyList
-    const items: TaskRow[] = []
-    for (let i = 2; i < r.length; i++) items.push(pendingTaskRow(queue, String(r[i]), from + i - 2, r[1]))
-    return { items, total: Number(r[0]), offset, limit }
-  }
-
-  async getTask (id: string): Promise<TaskRow | null> {
-    const r = await this.#run('get-task', [id]) as ReplyList
-    if (r[0] === 1) return pendingTaskRow(String(r[1]), String(r[3]), Number(r[2]), r[4] ?? null)
-    if (r[0] === 2) return deadTaskRow(decodeDead(id, String(r[1])))
-    return null
-  }
-
-  async listDead (offset: number, limit: number): Promise<Page<DeadLetter>> {
-    const [from, count] = page(offset, limit)
-    const r = await this.#run('list-dead', [from, count]) as ReplyList
-    const items: DeadLetter[] = []
-    for (let i = 1; i + 1 < r.length; i += 2) {
-      const entry = str(r[i + 1])
-      if (entry !== null) items.push(publicDead(decodeDead(String(r[i]), entry)))
-    }
-    return { items, total: Number(r[0]), offset, limit }
-  }
-
-  async getDead (id: string): Promise<DeadLetter | null> {
-    const client = this.#conn.client
-    const entry = await this.#conn.call('getDead', async () => await client.hget(this.keys.deadrec, id))
-    return entry === null ? null : publicDead(decodeDead(id, entry))
-  }
-
-  async listInstances (): Promise<InstanceRow[]> {
-    const r = await this.#run('list-instances', []) as ReplyList
-    const rows: InstanceRow[] = []
-    for (let i = 0; i + 2 < r.length; i += 3) {
-      const row = decodeInstance(String(r[i]), str(r[i + 1]), Number(r[i + 2]))
-      if (row !== null) rows.push(row)
-    }
-    return rows.sort((a, b) => b.lastHeartbeatAt - a.lastHeartbeatAt)
-  }
+  // Operator actions and admin reads (admin.ts).
+  pause (queue: string): Promise<void> { return this.#admin.pause(queue) }
+  resume (queue: string): Promise<void> { return this.#admin.resume(queue) }
+  retryHead (queue: string): Promise<void> { return this.#admin.retryHead(queue) }
+  skipHead (queue: string, reason: string): Promise<DeadLetter> { return this.#admin.skipHead(queue, reason) }
+  requeueDead (id: string): Promise<EnqueueResult> { return this.#admin.requeueDead(id) }
+  deleteDead (id: string): Promise<void> { return this.#admin.deleteDead(id) }
+  overview (): Promise<Overview> { return this.#admin.overview() }
+  listQueues (query: ListQueuesQuery): Promise<Page<QueueRow>> { return this.#admin.listQueues(query) }
+  getQueue (queue: string): Promise<QueueRow | null> { return this.#admin.getQueue(queue) }
+  queueTasks (queue: string, offset: number, limit: number): Promise<Page<TaskRow>> { return this.#admin.queueTasks(queue, offset, limit) }
+  getTask (id: string): Promise<TaskRow | null> { return this.#admin.getTask(id) }
+  listDead (offset: number, limit: number): Promise<Page<DeadLetter>> { return this.#admin.listDead(offset, limit) }
+  getDead (id: string): Promise<DeadLetter | null> { return this.#admin.getDead(id) }
+  listInstances (): Promise<InstanceRow[]> { return this.#admin.listInstances() }
 
   /** The namespace as one partition: its node and what it holds. */
   async partitionStats (): Promise<PartitionRow[]> {

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command, type Cluster, type Redis } from 'ioredis'
+import { FST_FIFO_CONFLICT, FST_FIFO_NOT_FOUND } from '../../core/errors'
+import type { Reply } from './codec'
 import type { OutgoingCommand } from './connection'
 import type { Watched } from './watchdog'
 import { isKeyName, keySuffix, type KeyName } from './keys'
@@ -191,5 +193,32 @@ export class ScriptRunner {
     const bound = this.#bound.get(name)
     if (bound === undefined) throw new Error(`fifo: no script named ${name}`)
     return new ScriptCommand(bound, args, false)
+  }
+}
+
+/**
+ * Outcome codes the scripts return instead of raising errors (see each
+ * script's header), mapped here to the store's typed errors.
+ */
+export enum ScriptOutcome {
+  Fenced = -1,
+  NoSuchQueue = -2,
+  NoSuchDeadLetter = -3,
+  HeadRunning = -4,
+  QueueEmpty = -5,
+  WrongState = -6,
+  CorruptDeadLetter = -7,
+}
+
+export function outcomeError (code: number, subject: string, detail?: Reply): Error {
+  const q = JSON.stringify(subject)
+  switch (code) {
+    case ScriptOutcome.NoSuchQueue: return new FST_FIFO_NOT_FOUND(`queue ${q} does not exist (it has no tasks and is not paused or halted)`)
+    case ScriptOutcome.NoSuchDeadLetter: return new FST_FIFO_NOT_FOUND(`dead letter ${q} does not exist`)
+    case ScriptOutcome.HeadRunning: return new FST_FIFO_CONFLICT(`queue ${q} is running its head: pause it and skip once the head has settled`)
+    case ScriptOutcome.QueueEmpty: return new FST_FIFO_CONFLICT(`queue ${q} is empty: there is no head to skip`)
+    case ScriptOutcome.WrongState: return new FST_FIFO_CONFLICT(`queue ${q} is ${String(detail)}: only a halted, retrying or throttled head can be retried`)
+    case ScriptOutcome.CorruptDeadLetter: return new FST_FIFO_CONFLICT(`dead letter ${q} is corrupt and cannot be requeued; delete it instead`)
+    default: return new Error(`fifo: unexpected script outcome ${code} for ${q}`)
   }
 }

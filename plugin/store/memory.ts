@@ -10,6 +10,7 @@ import { claimedTask, deadLetter, queueState } from './memory/records'
 import { WAIT_FLAG } from './store'
 import { MemoryOutcomes } from './memory/outcomes'
 import { MemoryState } from './memory/state'
+import { sweep } from './memory/sweep'
 
 export interface MemoryStoreOptions {
   /**
@@ -207,67 +208,7 @@ export class MemoryStore implements Store {
   }
 
   async sweep (handlers: string[]): Promise<{ recovered: number, promoted: number, unparked: number, nextRetryAt: number | null }> {
-    const s = this.#state
-    const now = s.now()
-    let recovered = 0
-    let promoted = 0
-    let unparked = 0
-    for (const name of [...s.held]) {
-      const q = s.queue(name)
-      if (q.lease !== null && q.lease.expiresAt <= now) {
-        recovered++
-        s.unlease(q)
-        s.reschedule(q, 'back')
-      }
-    }
-    let nextRetryAt: number | null = null
-    for (const name of [...s.retrying]) {
-      const q = s.queue(name)
-      const retryAt = q.retryAt ?? now
-      if (retryAt <= now) {
-        promoted++
-        q.retryAt = null
-        s.retrying.delete(name)
-        s.reschedule(q, 'back')
-      } else if (nextRetryAt === null || retryAt < nextRetryAt) {
-        nextRetryAt = retryAt
-      }
-    }
-    for (const name of [...s.throttled]) {
-      const q = s.queue(name)
-      const until = q.throttledUntil ?? now
-      if (until <= now) {
-        promoted++
-        limits.unthrottle(s, name)
-        s.reschedule(q, 'back')
-      } else if (nextRetryAt === null || until < nextRetryAt) {
-        nextRetryAt = until
-      }
-    }
-    for (const name of s.nudged) if (s.queues.get(name)?.lease == null) s.nudged.delete(name)
-    for (const [name, seen] of s.backoffs) {
-      const q = s.queues.get(name)
-      if (q === undefined || q.ids.length === 0 || s.head(q).id !== seen.taskId) s.backoffs.delete(name)
-    }
-    const available = new Set(handlers)
-    for (const name of [...s.parked]) {
-      const q = s.queue(name)
-      if (q.missingHandler !== null && available.has(q.missingHandler)) {
-        unparked++
-        q.missingHandler = null
-        s.parked.delete(name)
-        s.reschedule(q, 'back')
-      }
-    }
-    s.stats.prune(now)
-    for (const [id, record] of s.instances) {
-      if (record.lastHeartbeatAt + record.ttlMs <= now) s.instances.delete(id)
-    }
-    for (const [dedupeId, entry] of s.dedupe) {
-      if (entry.expiresAt > now) break
-      s.dedupe.delete(dedupeId)
-    }
-    return { recovered, promoted, unparked, nextRetryAt }
+    return sweep(this.#state, handlers)
   }
 
   async waitForWork (timeoutMs: number): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { Cluster, type Redis } from 'ioredis'
-import type { InstanceRow, Overview, Page, PartitionRow, QueueRow } from '../store'
-import { keySlot } from './partitions'
+import type { DeadLetter, InstanceRow, ListQueuesQuery, Overview, Page, PartitionRow, QueueRow, TaskRow } from '../store'
+import { globalId, keySlot, partitionOf, queuePartition } from './partitions'
 import type { RedisStore } from './redis-store'
 
 /**
@@ -115,4 +115,69 @@ export async function partitionRows (client: Redis | Cluster, partitions: RedisS
       oldestHeadAgeMs: o.oldestHeadAgeMs,
     }
   }))
+}
+
+// The reads themselves, one Store method each (PartitionedRedisStore calls them with its partitions).
+
+export async function overview (partitions: RedisStore[]): Promise<Overview> {
+  return mergeOverviews(await Promise.all(partitions.map(async (p) => await p.overview())))
+}
+
+/** Each partition's first offset + limit rows in urgency order, merged: the global page is exact. */
+export async function listQueues (partitions: RedisStore[], query: ListQueuesQuery): Promise<Page<QueueRow>> {
+  const n = partitions.length
+  const want = { ...query, offset: 0, limit: Math.max(0, Math.floor(query.offset)) + Math.max(0, Math.floor(query.limit)) }
+  const pages = await Promise.all(partitions.map(async (p, i) => {
+    const page = await p.listQueues(want)
+    for (const row of page.items) if (row.head !== null) row.head.id = globalId(i, row.head.id, n)
+    return page
+  }))
+  return mergePages(pages, query.offset, query.limit, queueUrgency)
+}
+
+export async function getQueue (partitions: RedisStore[], queue: string): Promise<QueueRow | null> {
+  const n = partitions.length
+  const i = queuePartition(queue, n)
+  const row = await partitions[i].getQueue(queue)
+  if (row?.head != null) row.head.id = globalId(i, row.head.id, n)
+  return row
+}
+
+export async function queueTasks (partitions: RedisStore[], queue: string, offset: number, limit: number): Promise<Page<TaskRow>> {
+  const n = partitions.length
+  const i = queuePartition(queue, n)
+  const page = await partitions[i].queueTasks(queue, offset, limit)
+  for (const row of page.items) row.id = globalId(i, row.id, n)
+  return page
+}
+
+export async function getTask (partitions: RedisStore[], id: string): Promise<TaskRow | null> {
+  const at = partitionOf(partitions, id)
+  if (at === null) return null
+  const row = await at.store.getTask(at.id)
+  if (row !== null) row.id = id
+  return row
+}
+
+export async function listDead (partitions: RedisStore[], offset: number, limit: number): Promise<Page<DeadLetter>> {
+  const n = partitions.length
+  const want = Math.max(0, Math.floor(offset)) + Math.max(0, Math.floor(limit))
+  const pages = await Promise.all(partitions.map(async (p, i) => {
+    const page = await p.listDead(0, want)
+    for (const d of page.items) d.id = globalId(i, d.id, n)
+    return page
+  }))
+  return mergePages(pages, offset, limit, (d) => [-d.deadAt, ''])
+}
+
+export async function getDead (partitions: RedisStore[], id: string): Promise<DeadLetter | null> {
+  const at = partitionOf(partitions, id)
+  if (at === null) return null
+  const dead = await at.store.getDead(at.id)
+  if (dead !== null) dead.id = id
+  return dead
+}
+
+export async function listInstances (partitions: RedisStore[]): Promise<InstanceRow[]> {
+  return mergeInstances(await Promise.all(partitions.map(async (p) => await p.listInstances())))
 }

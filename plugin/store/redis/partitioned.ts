@@ -6,8 +6,8 @@ import type {
 import { withWaiting } from './limits'
 import { RedisConnection } from './connection'
 import { checkPartitions } from './partition-record'
-import { globalId, MAX_PARTITIONS, partitionBase, queuePartition, splitId } from './partitions'
-import { mergeInstances, mergeOverviews, mergePages, partitionRows, queueUrgency } from './partitioned-reads'
+import { globalId, MAX_PARTITIONS, partitionBase, partitionOf, queuePartition, splitId } from './partitions'
+import * as reads from './partitioned-reads'
 import { loadScripts, RedisStore, type RedisStoreOptions } from './redis-store'
 import { ShardSubscriber } from './subscriber'
 import { lookResult } from '../outcomes'
@@ -98,8 +98,7 @@ export class PartitionedRedisStore implements Store {
   }
 
   #byId (id: string): { store: RedisStore, i: number, id: string } | null {
-    const at = splitId(id, this.#n)
-    return at === null ? null : { store: this.partitions[at.partition], i: at.partition, id: at.id }
+    return partitionOf(this.partitions, id)
   }
 
   async connect (): Promise<void> {
@@ -367,67 +366,18 @@ export class PartitionedRedisStore implements Store {
     }
   }
 
-  async overview (): Promise<Overview> {
-    return mergeOverviews(await Promise.all(this.partitions.map(async (p) => await p.overview())))
-  }
-
-  /** Each partition's first offset + limit rows in urgency order, merged: the global page is exact. */
-  async listQueues (query: ListQueuesQuery): Promise<Page<QueueRow>> {
-    const want = { ...query, offset: 0, limit: Math.max(0, Math.floor(query.offset)) + Math.max(0, Math.floor(query.limit)) }
-    const pages = await Promise.all(this.partitions.map(async (p, i) => {
-      const page = await p.listQueues(want)
-      for (const row of page.items) if (row.head !== null) row.head.id = globalId(i, row.head.id, this.#n)
-      return page
-    }))
-    return mergePages(pages, query.offset, query.limit, queueUrgency)
-  }
-
-  async getQueue (queue: string): Promise<QueueRow | null> {
-    const i = queuePartition(queue, this.#n)
-    const row = await this.partitions[i].getQueue(queue)
-    if (row?.head != null) row.head.id = globalId(i, row.head.id, this.#n)
-    return row
-  }
-
-  async queueTasks (queue: string, offset: number, limit: number): Promise<Page<TaskRow>> {
-    const i = queuePartition(queue, this.#n)
-    const page = await this.partitions[i].queueTasks(queue, offset, limit)
-    for (const row of page.items) row.id = globalId(i, row.id, this.#n)
-    return page
-  }
-
-  async getTask (id: string): Promise<TaskRow | null> {
-    const at = this.#byId(id)
-    if (at === null) return null
-    const row = await at.store.getTask(at.id)
-    if (row !== null) row.id = id
-    return row
-  }
-
-  async listDead (offset: number, limit: number): Promise<Page<DeadLetter>> {
-    const want = Math.max(0, Math.floor(offset)) + Math.max(0, Math.floor(limit))
-    const pages = await Promise.all(this.partitions.map(async (p, i) => {
-      const page = await p.listDead(0, want)
-      for (const d of page.items) d.id = globalId(i, d.id, this.#n)
-      return page
-    }))
-    return mergePages(pages, offset, limit, (d) => [-d.deadAt, ''])
-  }
-
-  async getDead (id: string): Promise<DeadLetter | null> {
-    const at = this.#byId(id)
-    if (at === null) return null
-    const dead = await at.store.getDead(at.id)
-    if (dead !== null) dead.id = id
-    return dead
-  }
-
-  async listInstances (): Promise<InstanceRow[]> {
-    return mergeInstances(await Promise.all(this.partitions.map(async (p) => await p.listInstances())))
-  }
+  // Admin reads, merged over the partitions (partitioned-reads.ts).
+  overview (): Promise<Overview> { return reads.overview(this.partitions) }
+  listQueues (query: ListQueuesQuery): Promise<Page<QueueRow>> { return reads.listQueues(this.partitions, query) }
+  getQueue (queue: string): Promise<QueueRow | null> { return reads.getQueue(this.partitions, queue) }
+  queueTasks (queue: string, offset: number, limit: number): Promise<Page<TaskRow>> { return reads.queueTasks(this.partitions, queue, offset, limit) }
+  getTask (id: string): Promise<TaskRow | null> { return reads.getTask(this.partitions, id) }
+  listDead (offset: number, limit: number): Promise<Page<DeadLetter>> { return reads.listDead(this.partitions, offset, limit) }
+  getDead (id: string): Promise<DeadLetter | null> { return reads.getDead(this.partitions, id) }
+  listInstances (): Promise<InstanceRow[]> { return reads.listInstances(this.partitions) }
 
   /** One row per partition: where it lives and what it holds (the dashboard's partitions panel). */
   async partitionStats (): Promise<PartitionRow[]> {
-    return await partitionRows(this.#conn.client, this.partitions)
+    return await reads.partitionRows(this.#conn.client, this.partitions)
   }
 }

@@ -94,3 +94,9 @@ export function splitId (id: string, n: number): { partition: number, id: string
   const partition = Number(head)
   return partition < n ? { partition, id: id.slice(dot + 1) } : null
 }
+
+/** The store of `partitions` that holds id `id`, its index and the id it knows it by; null when none does. */
+export function partitionOf<T> (partitions: T[], id: string): { store: T, i: number, id: string } | null {
+  const at = splitId(id, partitions.length)
+  return at === null ? null : { store: partitions[at.partition], i: at.partition, id: at.id }
+}

@@ -21,16 +21,15 @@
  * first side, median (min–max), and of any other pair named with `--ratio a/b`.
  */
 import { fork } from 'node:child_process'
-import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, cpSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { diff, scriptCalls, snapshot, startRedis } from './lib/redis'
 import { summarize, type Summary } from './lib/stats'
 import type { CompareJob, CompareMessage, CompareResult } from './compare-child'
+import { prepare, type Side } from './lib/trees'
 
-const ROOT = resolve(__dirname, '..')
 const CHILD = join(__dirname, 'compare-child.ts')
 
 function arg (name: string): string[] {
@@ -43,41 +42,7 @@ const num = (name: string, fallback: number): number => {
   return v === undefined ? fallback : Number(v)
 }
 
-interface Side { label: string, ref: string, noApi: boolean, tree: string, sha: string }
 interface Figure { rate: number, nodeUs: number, redisUs: number, scripts: number, otelApi: boolean }
-
-/** A throwaway tree for `ref` ('.' = this working tree), optionally without @opentelemetry/api. */
-function prepare (label: string, spec: string, scratch: string): Side {
-  const noApi = spec.endsWith(':noapi')
-  const ref = noApi ? spec.slice(0, -':noapi'.length) : spec
-  const sha = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', ref === '.' ? 'HEAD' : ref], { encoding: 'utf8' }).trim()
-  if (ref === '.' && !noApi) return { label, ref, noApi, tree: ROOT, sha: sha + (dirty() ? '+changes' : '') }
-  const tree = join(scratch, label)
-  mkdirSync(tree, { recursive: true })
-  const parts = ['plugin', 'ui', 'package.json', 'tsconfig.json']
-  if (ref === '.') {
-    for (const p of parts) cpSync(join(ROOT, p), join(tree, p), { recursive: true })
-  } else {
-    const tar = execFileSync('git', ['-C', ROOT, 'archive', ref, ...parts])
-    execFileSync('tar', ['-x', '-C', tree], { input: tar })
-  }
-  if (noApi) {
-    // Every package but @opentelemetry/*, each as a link: require.resolve walks up from the tree and finds no API.
-    const modules = join(tree, 'node_modules')
-    mkdirSync(modules)
-    for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
-      if (entry === '@opentelemetry') continue
-      symlinkSync(join(ROOT, 'node_modules', entry), join(modules, entry))
-    }
-  } else {
-    symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'))
-  }
-  return { label, ref, noApi, tree, sha: ref === '.' ? sha + (dirty() ? '+changes' : '') : sha }
-}
-
-function dirty (): boolean {
-  return execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'plugin'], { encoding: 'utf8' }).trim() !== ''
-}
 
 async function runOnce (job: CompareJob, redis: Redis): Promise<{ r: CompareResult, redisUs: number, scripts: number }> {
   const execArgv = process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : ['--import', 'tsx']

@@ -6,23 +6,26 @@
  *   npm run bench -- --quick            smaller counts, fewer rounds (under 3 minutes)
  *   npm run bench -- --json FILE        also write every figure as JSON rows
  *   npm run bench -- --only serial-drain,pickup-latency --systems fastify-fifo,bullmq --rounds 5
+ *   npm run bench -- --only saturate --base main   also runs fastify-fifo of commit `main` (system
+ *                                                   fastify-fifo-base) in every round: before → after
  *
  * See bench/README.md for what each scenario measures.
  */
-import { writeFileSync, mkdirSync } from 'node:fs'
-import { cpus, loadavg, totalmem } from 'node:os'
-import { dirname } from 'node:path'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { dirname, join } from 'node:path'
 import { Bench, config, log } from './lib/context'
 import { parseInfo, startRedis } from './lib/redis'
 import { optInLine, table, targets, targetTable } from './lib/report'
 import { PIPELINED_DRAIN } from './scenarios/single'
 import { SCENARIOS, scenario } from './scenarios/index'
 import { SYSTEMS, type SystemName } from './systems/types'
+import { prepare, type Side } from './lib/trees'
 
-interface Args { quick: boolean, json: string | null, only: string[], systems: SystemName[], rounds: number | undefined }
+interface Args { quick: boolean, json: string | null, only: string[], systems: SystemName[], rounds: number | undefined, base: string | null }
 
 function parseArgs (argv: string[]): Args {
-  const args: Args = { quick: false, json: null, only: SCENARIOS.map((s) => s.name), systems: [...SYSTEMS], rounds: undefined }
+  const args: Args = { quick: false, json: null, only: SCENARIOS.map((s) => s.name), systems: [...SYSTEMS], rounds: undefined, base: null }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const value = (): string => {
@@ -37,12 +40,17 @@ function parseArgs (argv: string[]): Args {
       for (const s of args.only) if (scenario(s) === undefined) throw new Error(`unknown scenario "${s}" (known: ${SCENARIOS.map((x) => x.name).join(', ')})`)
     } else if (a === '--systems') {
       args.systems = value().split(',') as SystemName[]
-      for (const s of args.systems) if (!SYSTEMS.includes(s)) throw new Error(`unknown system "${s}" (known: ${SYSTEMS.join(', ')})`)
+      for (const s of args.systems) if (!SYSTEMS.includes(s) && s !== 'fastify-fifo-base') throw new Error(`unknown system "${s}" (known: ${SYSTEMS.join(', ')})`)
     } else if (a === '--rounds') {
       args.rounds = Number(value())
       if (!Number.isInteger(args.rounds) || args.rounds < 1) throw new Error('--rounds must be a whole number ≥ 1')
-    } else throw new Error(`unknown argument "${a}" (known: --quick, --json FILE, --only a,b, --systems a,b, --rounds N)`)
+    } else if (a === '--base') {
+      args.base = value()
+    } else throw new Error(`unknown argument "${a}" (known: --quick, --json FILE, --only a,b, --systems a,b, --rounds N, --base REF)`)
   }
+  if (args.base === null && args.systems.includes('fastify-fifo-base')) throw new Error('fastify-fifo-base needs --base REF')
+  // The base runs right after this tree's fastify-fifo in the first round (the rounds rotate from there).
+  if (args.base !== null && !args.systems.includes('fastify-fifo-base')) args.systems.splice(args.systems.indexOf('fastify-fifo') + 1, 0, 'fastify-fifo-base')
   return args
 }
 
@@ -59,9 +67,14 @@ async function main (): Promise<void> {
   const cfg = config(args.quick, args.rounds)
   const started = Date.now()
   const load0 = loadavg().map((l) => l.toFixed(1)).join(' ')
+  // Forked children inherit the environment: fastify-fifo-base loads its plugin from here.
+  const scratch = args.base === null ? null : mkdtempSync(join(tmpdir(), 'fifo-bench-base-'))
+  const base: Side | null = args.base === null || scratch === null ? null : prepare('base', args.base, scratch)
+  const removeBase = (): void => { if (scratch !== null) rmSync(scratch, { recursive: true, force: true }) }
+  if (base !== null) process.env.FIFO_BENCH_BASE_TREE = base.tree
   const redis = await startRedis()
   const admin = redis.client()
-  const stopRedis = (): void => { redis.cleanup().finally(() => process.exit(130)) }
+  const stopRedis = (): void => { removeBase(); redis.cleanup().finally(() => process.exit(130)) }
   process.once('SIGINT', stopRedis)
   process.once('SIGTERM', stopRedis)
   try {
@@ -78,6 +91,7 @@ async function main (): Promise<void> {
     const rows = bench.rows()
     const lines: string[] = []
     lines.push(`# fastify-fifo bench (${args.quick ? 'quick' : 'full'}), ${machine}`)
+    if (base !== null) lines.push(`fastify-fifo-base: commit ${base.sha} (--base ${base.ref}); fastify-fifo: this tree`)
     lines.push(`median (min–max) of the runs; ratios are medians (min–max) of per-round ratios (fastify-fifo ÷ the peer or limit measured in the same round); took ${Math.round((Date.now() - started) / 1000)} s; load average at start ${load0}, at end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
     lines.push('')
     lines.push(table(rows))
@@ -112,6 +126,7 @@ async function main (): Promise<void> {
   } finally {
     admin.disconnect()
     await redis.cleanup()
+    removeBase()
   }
 }
 

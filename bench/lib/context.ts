@@ -5,6 +5,8 @@ import { summarize } from './stats'
 import type { CpuUse } from './protocol'
 
 export type RowSystem = SystemName | 'limit'
+/** Metric prefix of fastify-fifo-base's own ratio rows to the peers (`--base`). */
+export const BASE_PREFIX = 'base: '
 
 /** One JSON row: a figure's median over `runs` runs. */
 export interface Row {
@@ -192,10 +194,18 @@ export class Bench {
       out.push({ scenario: ours.scenario, system, metric, value: sum.median, unit: kind === 'ratio' ? 'x' : ours.unit, runs: sum.runs, min: sum.min, max: sum.max })
     }
     for (const s of this.#series.values()) {
-      if (s.system !== 'fastify-fifo' || s.unit === 'count' || s.unit === 'x') continue
-      for (const peer of this.systems) {
-        if (peer === 'fastify-fifo') continue
-        emit(s, get(s.scenario, peer, s.metric), peer, `${s.metric} ratio`, 'ratio')
+      if (s.unit === 'count' || s.unit === 'x') continue
+      if (s.system === 'fastify-fifo') {
+        for (const peer of this.systems) {
+          if (peer === 'fastify-fifo') continue
+          emit(s, get(s.scenario, peer, s.metric), peer, `${s.metric} ratio`, 'ratio')
+        }
+      } else if (s.system === 'fastify-fifo-base') {
+        // --base: the other commit's ratios to the same rounds' peers, so before and after are read off one run.
+        for (const peer of this.systems) {
+          if (peer === 'fastify-fifo' || peer === 'fastify-fifo-base') continue
+          emit(s, get(s.scenario, peer, s.metric), peer, `${BASE_PREFIX}${s.metric} ratio`, 'ratio')
+        }
       }
     }
     for (const p of this.pairings) {

@@ -28,8 +28,11 @@ export const isRatio = (r: Row): boolean => r.metric.endsWith(' ratio') || r.met
  */
 export function table (rows: Row[]): string {
   const out: string[] = []
-  out.push('| scenario | metric | fastify-fifo | bullmq | groupmq | limit (same rounds) | ÷ bullmq | ÷ groupmq |')
-  out.push('|---|---|---|---|---|---|---|---|')
+  // With --base, fastify-fifo of the other commit gets a column and fastify-fifo ÷ it a ratio column.
+  const withBase = rows.some((r) => r.system === 'fastify-fifo-base')
+  const peers: RowSystem[] = withBase ? [...PEERS, 'fastify-fifo-base'] : PEERS
+  out.push(`| scenario | metric | fastify-fifo |${withBase ? ' fastify-fifo-base |' : ''} bullmq | groupmq | limit (same rounds) | ${peers.map((p) => `÷ ${p}`).join(' | ')} |`)
+  out.push(`|---|---|---|${withBase ? '---|' : ''}---|---|---|${peers.map(() => '---|').join('')}`)
   const keys: string[] = []
   const bySystem = new Map<string, Row>()
   for (const r of rows) {
@@ -42,9 +45,9 @@ export function table (rows: Row[]): string {
     const [scenario, metric] = k.split('\u0000')
     const get = (s: RowSystem, ratio = false): Row | undefined => bySystem.get(`${k}\u0000${s}${ratio ? '\u0000ratio' : ''}`)
     const ours = get('fastify-fifo')
-    const unit = (ours ?? get('bullmq') ?? get('groupmq') ?? get('limit'))?.unit ?? ''
+    const unit = (ours ?? get('fastify-fifo-base') ?? get('bullmq') ?? get('groupmq') ?? get('limit'))?.unit ?? ''
     const shownUnit = unit === '' || unit === 'count' || unit === 'x' || unit === 'calls' ? '' : ` (${unit})`
-    out.push(`| ${scenario} | ${metric}${shownUnit} | ${cell(ours)} | ${cell(get('bullmq'))} | ${cell(get('groupmq'))} | ${cell(get('limit'))} | ${PEERS.map((p) => get(p, true) === undefined ? '' : cell(get(p, true), '×')).join(' | ')} |`)
+    out.push(`| ${scenario} | ${metric}${shownUnit} | ${cell(ours)} |${withBase ? ` ${cell(get('fastify-fifo-base'))} |` : ''} ${cell(get('bullmq'))} | ${cell(get('groupmq'))} | ${cell(get('limit'))} | ${peers.map((p) => get(p, true) === undefined ? '' : cell(get(p, true), '×')).join(' | ')} |`)
   }
   const paired = rows.filter((r) => isRatio(r) && !r.metric.endsWith(' ratio'))
   if (paired.length > 0) {

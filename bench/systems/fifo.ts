@@ -1,6 +1,9 @@
+import { join } from 'node:path'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import fifo, { taskContext } from '../../plugin'
+import * as thisPlugin from '../../plugin'
 import type { Instance, OpenOptions } from './types'
+
+type PluginModule = Pick<typeof thisPlugin, 'default' | 'taskContext'>
 
 /**
  * fastify-fifo through its public API only: register the plugin, define one
@@ -9,6 +12,23 @@ import type { Instance, OpenOptions } from './types'
  * and `worker: false` for producer-only processes.
  */
 export async function open (opts: OpenOptions): Promise<Instance> {
+  return await openWith(thisPlugin, opts)
+}
+
+/**
+ * The same adapter over the plugin of another source tree (`npm run bench --
+ * --base REF`: system `fastify-fifo-base`, the tree exported by bench/run.ts
+ * into FIFO_BENCH_BASE_TREE), so two versions run side by side in one run.
+ */
+export async function openBase (opts: OpenOptions): Promise<Instance> {
+  const tree = process.env.FIFO_BENCH_BASE_TREE
+  if (tree === undefined || tree === '') throw new Error('fastify-fifo-base needs FIFO_BENCH_BASE_TREE (npm run bench -- --base REF sets it)')
+  return await openWith(require(join(tree, 'plugin')) as PluginModule, opts)
+}
+
+async function openWith (mod: PluginModule, opts: OpenOptions): Promise<Instance> {
+  const fifo = mod.default
+  const taskContext = mod.taskContext
   const app: FastifyInstance = opts.app ?? Fastify({ logger: false })
   const handler = opts.handler
   await app.register(fifo, {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 
-export type SystemName = 'fastify-fifo' | 'bullmq' | 'groupmq'
+/** `fastify-fifo-base`: fastify-fifo of another commit (`--base REF`), run beside this tree's to measure a change. */
+export type SystemName = 'fastify-fifo' | 'bullmq' | 'groupmq' | 'fastify-fifo-base'
 export const SYSTEMS: readonly SystemName[] = ['fastify-fifo', 'bullmq', 'groupmq']
 
 /**
@@ -66,5 +67,6 @@ export async function openSystem (name: SystemName, opts: OpenOptions): Promise<
     case 'fastify-fifo': return await (require('./fifo') as typeof import('./fifo')).open(opts)
     case 'bullmq': return await (require('./bullmq') as typeof import('./bullmq')).open(opts)
     case 'groupmq': return await (require('./groupmq') as typeof import('./groupmq')).open(opts)
+    case 'fastify-fifo-base': return await (require('./fifo') as typeof import('./fifo')).openBase(opts)
   }
 }

@@ -58,8 +58,17 @@ export interface Store {
    * Takes the next waiting queue (FIFO over queues), grants `owner` a lease of
    * `leaseMs`, counts an attempt on its head and returns the head. null when
    * no queue is waiting.
+   *
+   * `offerMs` (optional; a store may ignore it): when no queue is waiting, the
+   * claimer is about to block in `waitForWork` and offers to take a queue
+   * handed over for that long: an enqueue that makes a queue runnable within
+   * it may grant `owner` the lease at once and hand the head to its
+   * `waitForWork` (handoff: no wake-up and no second claim). The next `claim`
+   * of the owner takes the offer back, and returns first a head handed over
+   * that its wait did not take (`handedOver` set). `interruptWait` and `close`
+   * take it back too, giving back any head handed over and not taken.
    */
-  claim (owner: string, leaseMs: number): Promise<ClaimedTask | null>
+  claim (owner: string, leaseMs: number, offerMs?: number): Promise<ClaimedTask | null>
 
   /**
    * Removes the head `taskId` (checking the token). If `keep` and the queue has
@@ -123,9 +132,11 @@ export interface Store {
   /**
    * Blocks up to `timeoutMs` for a wake-up signal (enqueue, release, sweep).
    * RedisStore uses a dedicated connection for it. Resolves true when woken,
-   * false on timeout or when interrupted by close()/interruptWait().
+   * false on timeout or when interrupted by close()/interruptWait(); or with
+   * the head of a queue handed over to an offer the last `claim` made (its
+   * lease held by the claimer, `handedOver` set).
    */
-  waitForWork (timeoutMs: number): Promise<boolean>
+  waitForWork (timeoutMs: number): Promise<boolean | ClaimedTask>
   /** Makes a pending waitForWork resolve now. */
   interruptWait (): void
 

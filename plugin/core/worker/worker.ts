@@ -97,6 +97,12 @@ export class Worker {
   async #claimLoop (): Promise<void> {
     const s = this.#s
     const idleWaitMs = Math.min(5000, Math.max(100, s.o.sweepMs))
+    // An empty claim offers to take a queue handed over while this instance waits (store.claim's
+    // offerMs). A third of the lease at most: a handed lease was granted after the offering claim
+    // was sent, and the run must still find most of it left.
+    const offerMs = Math.min(idleWaitMs, Math.floor(s.o.leaseMs / 3))
+    // When the last offer's claim was sent: a handed head's lease lasts at least leaseMs from here.
+    let offeredAt = 0
     let failures = 0
     while (s.claiming) {
       if (s.holds.size + s.reserved >= s.o.concurrency) {
@@ -106,7 +112,7 @@ export class Worker {
       let claimed: ClaimedTask | null
       const sentAt = Date.now()
       try {
-        claimed = await s.o.store.claim(s.o.instance.id, s.o.leaseMs)
+        claimed = await s.o.store.claim(s.o.instance.id, s.o.leaseMs, offerMs)
         failures = 0
         s.storeUp()
       } catch (err) {
@@ -115,25 +121,29 @@ export class Worker {
         await sleep(Math.min(1000, 50 * 2 ** Math.min(failures, 5)))
         continue
       }
-      if (claimed !== null) {
-        if (!s.claiming) {
-          // Closing began while the claim was in flight: give it straight back.
-          await s.o.store.release({ queue: claimed.queue, token: claimed.token }, false).catch(() => {})
-          break
+      if (claimed === null) offeredAt = sentAt
+      let woken: boolean | ClaimedTask = false
+      if (claimed === null) {
+        try {
+          woken = await s.o.store.waitForWork(idleWaitMs)
+        } catch (err) {
+          s.storeFailed(err)
+          await sleep(250)
         }
-        this.#hold(claimed, sentAt)
-        // The next claim waits one turn of the event loop: a head that settles at once (a quick
-        // handler) sends its `complete` first, so Redis runs the completion (and a waiter hears
-        // its outcome) before the claim rather than after it. See bench/README.md (wait latency).
-        await new Promise<void>((resolve) => { setImmediate(resolve) })
+        if (typeof woken !== 'object') continue
+        claimed = woken
+      }
+      if (!s.claiming || s.holds.size + s.reserved >= s.o.concurrency) {
+        // Closing began while the claim was in flight, or a queue claimed on enqueue took the
+        // last slot while a handed one was on its way: give it straight back.
+        await s.o.store.release({ queue: claimed.queue, token: claimed.token }, false).catch(() => {})
         continue
       }
-      try {
-        await s.o.store.waitForWork(idleWaitMs)
-      } catch (err) {
-        s.storeFailed(err)
-        await sleep(250)
-      }
+      this.#hold(claimed, claimed.handedOver === true ? offeredAt : sentAt)
+      // The next claim waits one turn of the event loop: a head that settles at once (a quick
+      // handler) sends its `complete` first, so Redis runs the completion (and a waiter hears
+      // its outcome) before the claim rather than after it. See bench/README.md (wait latency).
+      await new Promise<void>((resolve) => { setImmediate(resolve) })
     }
   }
 

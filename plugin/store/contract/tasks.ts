@@ -78,6 +78,12 @@ export interface ClaimedTask {
    * head, in order (attempt 1 assumed, nothing counted or leased for them yet).
    */
   following?: ClaimedTask[]
+  /**
+   * Set when the queue was handed over to the claimer's offer (see `claim`):
+   * its lease was granted after the claim that made the offer was sent, not
+   * after the call that returned it.
+   */
+  handedOver?: true
 }
 
 /** Identifies the lease a worker holds. */

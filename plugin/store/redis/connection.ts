@@ -49,13 +49,16 @@ function deferred<T> (): Deferred<T> {
  * with FST_FIFO_REDIS_UNAVAILABLE after `commandTimeoutMs`. ioredis keeps
  * reconnecting meanwhile, so calls work again by themselves when Redis is back.
  */
+/** What a blocking pop brought (see RedisConnection.blockingPop). */
+export type Popped = null | { key: string, value: string | null }
+
 export class RedisConnection {
   readonly client: Client
   readonly #owned: boolean
   readonly #secrets: string[]
   readonly #o: ConnectionOptions
   #blocking: Client | null = null
-  #waiting: Deferred<boolean> | null = null
+  #waiting: Deferred<Popped> | null = null
   #closed = false
   #outage = false
   readonly #gates = new Map<Client, Promise<boolean>>()
@@ -270,62 +273,74 @@ export class RedisConnection {
   }
 
   /**
-   * BLPOP `key` on the blocking connection for up to `timeoutMs`: true when a
-   * token came. A wait already running is joined. interrupt() and close()
-   * end it with false at once (by dropping the blocking connection; the next
-   * wait makes a new one).
+   * BLPOP `keys` (one slot) on the blocking connection for up to `timeoutMs`:
+   * the key and value popped, or null on timeout. A wait already running is
+   * joined: the joiner learns which key was popped, never the value (only one
+   * caller may act on it). interrupt() and close() end it with null at once
+   * (by dropping the blocking connection; the next wait makes a new one); a
+   * value popped all the same is handed to `late`.
    */
-  async blockingPop (key: string, timeoutMs: number): Promise<boolean> {
-    if (this.#closed) return false
-    if (this.#waiting !== null) return await this.#waiting.promise
-    const wait = deferred<boolean>()
+  async blockingPop (keys: string[], timeoutMs: number, late?: (popped: NonNullable<Popped>) => void): Promise<Popped> {
+    if (this.#closed) return null
+    if (this.#waiting !== null) {
+      const joined = await this.#waiting.promise
+      return joined === null ? null : { key: joined.key, value: null }
+    }
+    const wait = deferred<Popped>()
     this.#waiting = wait
-    this.#pop(key, timeoutMs, wait).then((woken) => wait.resolve(woken), () => wait.resolve(false)).finally(() => {
+    this.#pop(keys, timeoutMs, wait, late).then((popped) => wait.resolve(popped), () => wait.resolve(null)).finally(() => {
       if (this.#waiting === wait) this.#waiting = null
     })
     return await wait.promise
   }
 
-  async #pop (key: string, timeoutMs: number, wait: Deferred<boolean>): Promise<boolean> {
+  async #pop (keys: string[], timeoutMs: number, wait: Deferred<Popped>, late?: (popped: NonNullable<Popped>) => void): Promise<Popped> {
     const deadline = Date.now() + timeoutMs
     const conn = this.#blockingClient()
     if (conn.status !== 'ready') {
       try {
         await this.#ready(conn, timeoutMs, 'waitForWork', wait.promise)
       } catch {
-        return false
+        return null
       }
     }
     const left = deadline - Date.now()
-    if (wait.settled || left <= 0 || conn.status !== 'ready') return false
+    if (wait.settled || left <= 0 || conn.status !== 'ready') return null
     // A second after its timeout the wait ends whatever BLPOP does, and the blocking connection is
     // dropped: a dead peer that never closes the socket leaves BLPOP hanging, and on a Cluster whose
     // master was killed the BLPOP promise of ioredis never settles at all (not even after
     // disconnect(): measured, the claim loop of every instance stopped for good after a failover).
-    let guard: NodeJS.Timeout | undefined
-    const overdue = new Promise<'overdue'>((resolve) => {
-      guard = setTimeout(() => {
+    // A reply that comes after the wait ended (interrupted, or overdue) goes to `late`: a value
+    // popped then is gone from Redis, and the caller may have to give it back.
+    return await new Promise<Popped>((resolve) => {
+      let done = false
+      const guard = setTimeout(() => {
         if (this.#blocking === conn) this.#dropBlocking().catch(noop)
-        resolve('overdue')
+        done = true
+        resolve(null)
       }, left + 1000)
+      conn.blpop(...keys, Math.max(0.01, left / 1000).toFixed(3)).then((reply) => {
+        clearTimeout(guard)
+        const popped = reply === null ? null : { key: reply[0], value: reply[1] }
+        if (done || wait.settled) {
+          if (popped !== null) late?.(popped)
+        } else {
+          resolve(popped)
+        }
+        done = true
+      }, () => {
+        clearTimeout(guard)
+        done = true
+        resolve(null)
+      })
     })
-    const pop = conn.blpop(key, Math.max(0.01, left / 1000).toFixed(3))
-    pop.catch(noop)
-    try {
-      const reply = await Promise.race([pop, overdue])
-      return reply !== null && reply !== 'overdue'
-    } catch {
-      return false
-    } finally {
-      clearTimeout(guard)
-    }
   }
 
   interrupt (): void {
     const wait = this.#waiting
     if (wait === null) return
     this.#waiting = null
-    wait.resolve(false)
+    wait.resolve(null)
     this.#dropBlocking().catch(noop)
   }
 

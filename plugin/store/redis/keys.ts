@@ -60,6 +60,13 @@ export interface RedisKeys {
   beat: string
   /** `{p}:wake` LIST of wake-up tokens (capped); idle workers BLPOP it. */
   wake: string
+  /**
+   * `{p}:idle` ZSET owner → until (ms): instances blocked for work that an enqueue may hand a
+   * queue to directly (handoff, see lua/_handoff.lua); written by an empty claim.
+   */
+  idle: string
+  /** `{p}:inbox:` — prefix of `{p}:inbox:<owner>`, a LIST of heads handed to an idle owner (JSON claim replies), short-lived. */
+  inbox: string
   /** `{p}:q:` — prefix of `{p}:q:<N>`, the LIST of a queue's task records, head first. */
   q: string
   /** `{p}:dd:` — prefix of `{p}:dd:<dedupeId>`, a STRING `id\nQ\nname` that expires after dedupeMs. */
@@ -91,10 +98,10 @@ export interface RedisKeys {
 export type KeyName = keyof RedisKeys
 
 const names: KeyName[] = ['ready', 'lease', 'delayed', 'halted', 'paused', 'parked', 'queues', 'qid', 'qname',
-  'qseq', 'tseq', 'token', 'epoch', 'heads', 'pending', 'moved', 'dead', 'deadrec', 'stats', 'inst', 'beat', 'wake', 'q', 'dd',
+  'qseq', 'tseq', 'token', 'epoch', 'heads', 'pending', 'moved', 'dead', 'deadrec', 'stats', 'inst', 'beat', 'wake', 'idle', 'inbox', 'q', 'dd',
   'throttled', 'backoffs', 'nudged', 'limiters', 'lim', 'limw', 'limc', 'limq', 'res']
 /** Keys that are prefixes of per-queue, per-dedupe or per-limiter keys. */
-const PREFIXES = new Set<KeyName>(['q', 'dd', 'lim', 'limw', 'limc', 'limq', 'res'])
+const PREFIXES = new Set<KeyName>(['q', 'dd', 'inbox', 'lim', 'limw', 'limc', 'limq', 'res'])
 
 export function isKeyName (name: string): name is KeyName {
   return (names as string[]).includes(name)

@@ -18,6 +18,7 @@ import { ReplicaWait } from './replication'
 import { ScriptOutcome, ScriptRunner, scripts, type ScriptName, type WakeMode } from './scripts'
 import { RedisLimits, withWaiting, type RunScript } from './limits'
 import type { ShardSubscriber } from './subscriber'
+import { Handoff } from './handoff'
 
 export interface RedisStoreOptions {
   /**
@@ -69,7 +70,9 @@ function claimedTask (queue: string, record: string, attempt: number, token: str
 function decodeClaim (reply: unknown): ClaimedTask | null {
   const r = reply as ReplyList | null | false
   if (r === null || r === false) return null
-  return claimedTask(String(r[0]), String(r[1]), Number(r[2]), String(r[3]), Number(r[4]), str(r[5]))
+  const claimed = claimedTask(String(r[0]), String(r[1]), Number(r[2]), String(r[3]), Number(r[4]), str(r[5]))
+  if (r[6] === 1) claimed.handedOver = true
+  return claimed
 }
 
 const asIs = (reply: unknown): unknown => reply
@@ -125,6 +128,8 @@ export class RedisStore implements Store {
   readonly #batcher: EnqueueBatcher
   /** Set with the `replicas` option. */
   readonly #replicas: ReplicaWait | null = null
+  /** Queues handed to this store's idle claimer (handoff.ts); null where it is off. */
+  readonly #handoff: Handoff | null = null
   readonly #limits: RedisLimits
   readonly #admin: RedisAdmin
 
@@ -151,6 +156,10 @@ export class RedisStore implements Store {
         throw new FST_FIFO_INVALID_OPTION('replicaTimeoutMs', `must be below commandTimeoutMs (${options.commandTimeoutMs}), got ${timeoutMs}`)
       }
       this.#replicas = new ReplicaWait(this.#conn, replicas, timeoutMs, options.commandTimeoutMs)
+    }
+    if (this.#replicas === null && partition === undefined) {
+      this.#handoff = new Handoff(this.keys, this.#conn, decodeClaim, async (owner, leaseMs) => await this.#send('leave', [owner, leaseMs], asIs),
+        (lease) => { this.#giveBack(lease.queue, lease.token) })
     }
     const run: RunScript = async (name, args) => await this.#send(name, args, asIs)
     this.#limits = new RedisLimits(
@@ -224,6 +233,8 @@ export class RedisStore implements Store {
   async close (): Promise<void> {
     this.#outcomes.waiters.close()
     if (this.#partition !== undefined) return
+    // Before the connection closes: a head handed over and not taken goes back to the ready list.
+    if (this.#handoff !== null) await this.#handoff.leave().catch(() => {})
     const subscriber = this.#outcomes.subscriber
     if (subscriber !== null) await subscriber.close().catch(() => {})
     this.#closing ??= this.#conn.close()
@@ -245,8 +256,16 @@ export class RedisStore implements Store {
     return this.#batcher.add(task, claim, dedupeMs)
   }
 
-  claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
-    return this.#confirmed('claim', [owner, leaseMs], decodeClaim, (c) => c !== null, (c) => { if (c !== null) this.#giveBack(c.queue, c.token) })
+  claim (owner: string, leaseMs: number, offerMs?: number): Promise<ClaimedTask | null> {
+    const handoff = this.#handoff
+    if (handoff === null) {
+      return this.#confirmed('claim', [owner, leaseMs], decodeClaim, (c) => c !== null, (c) => { if (c !== null) this.#giveBack(c.queue, c.token) })
+    }
+    return this.#send('claim', handoff.claimArgs(owner, leaseMs, offerMs), (reply) => {
+      const claimed = decodeClaim(reply)
+      handoff.claimed(claimed, offerMs)
+      return claimed
+    })
   }
 
   complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0, outcome?: string): Promise<CompleteResult> {
@@ -313,12 +332,14 @@ export class RedisStore implements Store {
     return { recovered: r[0], promoted: r[1], unparked: r[2], nextRetryAt: r[3] < 0 ? null : r[3] }
   }
 
-  async waitForWork (timeoutMs: number): Promise<boolean> {
-    return await this.#conn.blockingPop(this.keys.wake, timeoutMs)
+  async waitForWork (timeoutMs: number): Promise<boolean | ClaimedTask> {
+    if (this.#handoff !== null) return await this.#handoff.wait(timeoutMs)
+    return (await this.#conn.blockingPop([this.keys.wake], timeoutMs)) !== null
   }
 
   interruptWait (): void {
     this.#conn.interrupt()
+    this.#handoff?.leaveSoon()
   }
 
   acquireLimit (limit: LimitSpec, holder: LimitHolder, slotMs: number): Promise<AcquireResult> {

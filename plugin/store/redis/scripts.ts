@@ -13,7 +13,7 @@ const LUA_DIR = join(__dirname, 'lua')
 
 /** Every script, by file name without `.lua`. Files starting with `_` are includes. */
 export type ScriptName =
-  | 'enqueue' | 'claim' | 'complete' | 'fail' | 'release' | 'park' | 'heartbeat' | 'remove-instance' | 'sweep'
+  | 'enqueue' | 'claim' | 'leave' | 'complete' | 'fail' | 'release' | 'park' | 'heartbeat' | 'remove-instance' | 'sweep'
   | 'pause' | 'resume' | 'retry-head' | 'skip-head' | 'requeue-dead' | 'delete-dead'
   | 'overview' | 'list-queues' | 'get-queue' | 'queue-tasks' | 'get-task' | 'list-dead' | 'list-instances' | 'find-outcome'
   | 'throttle' | 'wake-throttled' | 'limit-acquire' | 'limit-release' | 'limit-renew' | 'limit-pause' | 'limit-resume' | 'list-limiters'

@@ -10,19 +10,42 @@
 -- KEYS[5] token    counter of fencing tokens
 -- KEYS[6] heads    HASH queue → attempts[\nlastError] of its head
 -- KEYS[7] epoch    STRING <epoch>:<master replid> of the tokens (see _grant.lua)
+-- KEYS[8] idle     ZSET <leaseMs>\t<owner> → until (ms): instances blocked for work (_handoff.lua)
+-- KEYS[9] inbox    prefix of the inbox lists of idle instances
 --
 -- ARGV[1] owner: instance id of the claimer
 -- ARGV[2] leaseMs: lease length (ms)
+-- ARGV[3] idleMs: when nothing is waiting, offer to take a queue handed over
+--         for this long (the claimer blocks on its inbox meanwhile); '' for no offer
+-- ARGV[4] '1' when an earlier claim of this owner made an offer: it is taken
+--         back, and a head handed over meanwhile is returned first
 --
 -- Returns nil when no queue is waiting, else
--- {queue, record, attempt, token, leaseExpiresAt (ms), lastError or nil}.
+-- {queue, record, attempt, token, leaseExpiresAt (ms), lastError or nil},
+-- with a 7th element 1 when the head was handed over (its lease was granted
+-- when the offer was taken, after the claim that made it).
 local rcall = redis.call
 -- @include _grant
+
+local offer = ARGV[2] .. '\t' .. ARGV[1]
+if ARGV[4] == '1' then
+  rcall('ZREM', KEYS[8], offer)
+  local inbox = KEYS[9] .. ARGV[1]
+  -- At most one head per offer; a stale one (its lease ended) is dropped.
+  for _ = 1, 10 do
+    local item = rcall('LPOP', inbox)
+    if not item then break end
+    local ok, c = pcall(cjson.decode, item)
+    if ok and type(c) == 'table' and type(c[1]) == 'string' and type(c[4]) == 'string' and validLease(KEYS[4], c[1], c[4], nowMs()) then
+      return {c[1], c[2], c[3], c[4], c[5], c[6], 1}
+    end
+  end
+end
 
 -- Entries that cannot run (a bug or a hand edit) are dropped rather than claimed; the loop is bounded.
 for _ = 1, 100 do
   local queue = rcall('LPOP', KEYS[1])
-  if not queue then return false end
+  if not queue then break end
   local num = rcall('HGET', KEYS[2], queue)
   local rec = num and rcall('LINDEX', KEYS[3] .. num, 0)
   if rec and rcall('HEXISTS', KEYS[4], queue) == 0 then
@@ -30,4 +53,5 @@ for _ = 1, 100 do
     return {queue, rec, attempts, token, expiresAt, lastError}
   end
 end
+if ARGV[3] and ARGV[3] ~= '' then rcall('ZADD', KEYS[8], nowMs() + tonumber(ARGV[3]), offer) end
 return false

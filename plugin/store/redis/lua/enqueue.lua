@@ -30,6 +30,8 @@
 -- KEYS[13] token   counter of fencing tokens
 -- KEYS[14] heads   HASH queue → attempts[\nlastError] of its head
 -- KEYS[15] epoch   STRING <epoch>:<master replid> of the tokens (see _grant.lua)
+-- KEYS[16] idle    ZSET <leaseMs>\t<owner> → until (ms): instances blocked for work (_handoff.lua)
+-- KEYS[17] inbox   prefix of the inbox lists of idle instances
 --
 -- ARGV[1] owner: instance id that takes the lease of a queue its task made
 --         runnable, for the tasks that ask for it ('' when none does)
@@ -48,15 +50,20 @@
 -- token, leaseExpiresAt, attempt, lastError or false, enqueuedAt} when the
 -- task made its queue runnable and `owner` got the lease on it (claim on
 -- enqueue: the queue never enters the ready list and no worker is woken, so a
--- task enqueued on an idle instance starts one round trip later).
+-- task enqueued on an idle instance starts one round trip later). A queue made
+-- runnable otherwise goes to an idle instance's inbox when one is listed
+-- (handoff, _handoff.lua), else to the ready list with a wake-up token.
 local rcall = redis.call
 -- @include _clock
 -- @include _base36
 -- @include _queue
 -- @include _grant
+-- @include _handoff
 
 local now = nowMs()
 local owner = ARGV[1]
+local ownerOffer = ARGV[2] .. '\t' .. owner
+local offerTaken = false
 local added = 0
 local replies = {}
 
@@ -73,13 +80,19 @@ local function enqueueOne (queue, name, payload, requestId, dedupeId, dedupeMs, 
   local id = num .. '-' .. base36(rcall('INCR', KEYS[4]))
   local reply = {0, id}
   added = added + 1
-  if rcall('RPUSH', KEYS[5] .. num, id .. '\n' .. name .. '\n' .. now .. '\n' .. requestId .. '\n' .. payload) == 1 then
+  local rec = id .. '\n' .. name .. '\n' .. now .. '\n' .. requestId .. '\n' .. payload
+  if rcall('RPUSH', KEYS[5] .. num, rec) == 1 then
     rcall('ZADD', KEYS[6], HEAD_BASE + now, queue)
     if rcall('SISMEMBER', KEYS[7], queue) == 0 then
       if claim == '1' and owner ~= '' and rcall('HEXISTS', KEYS[12], queue) == 0 then
         local token, expiresAt, attempt, lastError = grantLease(KEYS[12], KEYS[13], KEYS[15], KEYS[14], queue, num, owner, ARGV[2])
         reply = {2, id, token, expiresAt, attempt, lastError, now}
-      else
+        -- Its own offer ends: its slots may now be full.
+        if not offerTaken then
+          offerTaken = true
+          rcall('ZREM', KEYS[16], ownerOffer)
+        end
+      elseif not handOff(KEYS[16], KEYS[17], KEYS[12], KEYS[13], KEYS[15], KEYS[14], queue, num, rec, now) then
         makeWaiting(KEYS[8], KEYS[9], queue, false)
       end
     end

@@ -24,6 +24,7 @@
 -- KEYS[12] throttled HASH queue → limiter name
 -- KEYS[13] nudged  SET of queues woken while held
 -- KEYS[14] backoffs HASH queue → taskId\tcount\tlast ms
+-- KEYS[15] idle    ZSET <leaseMs>\t<owner> → until (ms): offers to take a handed queue
 --
 -- ARGV[1..] handler names the calling instance has
 --
@@ -102,6 +103,8 @@ if tonumber(rcall('HGET', KEYS[7], 'p')) ~= bucket then
     if fields[i] ~= 'p' and (b == nil or b <= bucket - 60) then rcall('HDEL', KEYS[7], fields[i]) end
   end
   rcall('HSET', KEYS[7], 'p', bucket)
+  -- Offers that ended without being taken back (their instance died while idle).
+  rcall('ZREMRANGEBYSCORE', KEYS[15], '-inf', now)
   -- Back-off counts of heads that have not backed off for an hour (they settled, or got on).
   if rcall('HLEN', KEYS[14]) > 0 then
     local counts = rcall('HGETALL', KEYS[14])

@@ -33,7 +33,7 @@ t.test('RedisStore', async (t) => {
     const store = await open(t)
     const names = [...scripts().keys()].sort()
     t.same(names, ['claim', 'complete', 'delete-dead', 'enqueue', 'fail', 'find-outcome', 'get-queue', 'get-task', 'heartbeat',
-      'limit-acquire', 'limit-pause', 'limit-release', 'limit-renew', 'limit-resume', 'list-dead',
+      'leave', 'limit-acquire', 'limit-pause', 'limit-release', 'limit-renew', 'limit-resume', 'list-dead',
       'list-instances', 'list-limiters', 'list-queues', 'overview', 'park', 'pause', 'queue-tasks', 'release', 'remove-instance',
       'requeue-dead', 'resume', 'retry-head', 'skip-head', 'sweep', 'throttle', 'wake-throttled'])
     const all = [...scripts().values()]

@@ -103,8 +103,6 @@ if tonumber(rcall('HGET', KEYS[7], 'p')) ~= bucket then
     if fields[i] ~= 'p' and (b == nil or b <= bucket - 60) then rcall('HDEL', KEYS[7], fields[i]) end
   end
   rcall('HSET', KEYS[7], 'p', bucket)
-  -- Offers that ended without being taken back (their instance died while idle).
-  rcall('ZREMRANGEBYSCORE', KEYS[15], '-inf', now)
   -- Back-off counts of heads that have not backed off for an hour (they settled, or got on).
   if rcall('HLEN', KEYS[14]) > 0 then
     local counts = rcall('HGETALL', KEYS[14])
@@ -114,6 +112,9 @@ if tonumber(rcall('HGET', KEYS[7], 'p')) ~= bucket then
     end
   end
 end
+
+-- Handoff offers that ended without being taken back (their instance died while idle).
+rcall('ZREMRANGEBYSCORE', KEYS[15], '-inf', now)
 
 local gone = rcall('ZRANGEBYSCORE', KEYS[8], '-inf', now, 'LIMIT', 0, 1000)
 for i = 1, #gone do

@@ -68,7 +68,9 @@ function assertOrder (t: { same: (a: unknown, b: unknown, m: string) => void }, 
 t.test('a claim whose reply arrives after its lease expired does not run the handler', async (t) => {
   const { proxy, late, other, runs, leaseMs } = await setup(t)
   await late.app.ready()
-  await sleep(100)
+  // Past the offer of late's first claim (a third of its lease): task 1 then wakes it, and the
+  // claim it sends is the trapped call (a head handed to a live offer is the next test's case).
+  await sleep(leaseMs / 3 + 150)
   // Enqueues go through `other` (its own connection), so they do not wait behind the held reply.
   const delayed = proxy.delayReplyOf((args) => runsScript(args, 'claim'), leaseMs * 2.5)
   await other.step(1)
@@ -82,6 +84,25 @@ t.test('a claim whose reply arrives after its lease expired does not run the han
   await sleep(300)
   assertOrder(t, runs, 1)
   t.same(runs.filter((r) => r.app === 'late'), [], 'the late holder ran nothing on its stale claim')
+})
+
+t.test('a head handed over whose lease ran out before its holder took it does not run', async (t) => {
+  const { proxy, late, other, runs, leaseMs } = await setup(t)
+  // late's first claim runs in Redis at once (it finds nothing and leaves its offer), but its reply
+  // comes 2.5 leases later, so the head handed to that offer meanwhile waits in late's inbox past
+  // its lease, as if late had frozen before its blocking read.
+  const delayed = proxy.delayReplyOf((args) => runsScript(args, 'claim'), leaseMs * 2.5)
+  await late.app.ready()
+  await until('late\'s first claim was trapped', () => proxy.trapped.length === 1)
+  await other.step(1)
+  await other.step(2)
+  await other.app.ready()
+  await until('the other instance ran task 2', () => runs.some((r) => r.n === 2), 10_000)
+  await delayed
+  await sleep(300)
+  t.same(runs.filter((r) => r.app === 'late'), [], 'the late holder ran nothing it was handed')
+  t.match(runs.find((r) => r.n === 1), { app: 'other', attempt: 2 }, 'the handover counted an attempt; the next holder ran the task as its second')
+  assertOrder(t, runs, 1)
 })
 
 t.test('a completion whose reply (with the next head) arrives after the lease expired does not run the next head', async (t) => {

@@ -35,7 +35,7 @@ t.test('handoff', async (t) => {
     return { worker: await open(tt, prefix), producer: await open(tt, prefix), prefix }
   }
 
-  const offers = async (prefix: string): Promise<string[]> => await admin.zrange(redisKeys(prefix).idle, 0, -1)
+  const offers = async (prefix: string): Promise<string[]> => await admin.zrange(redisKeys(prefix).idle, '0', '-1')
   const wakes = async (prefix: string): Promise<number> => await admin.llen(redisKeys(prefix).wake)
 
   t.test('an enqueue hands a queue to the idle claimer: the blocked wait returns the head with its lease', async (t) => {

@@ -140,10 +140,6 @@ export class Worker {
         continue
       }
       this.#hold(claimed, claimed.handedOver === true ? offeredAt : sentAt)
-      // The next claim waits one turn of the event loop: a head that settles at once (a quick
-      // handler) sends its `complete` first, so Redis runs the completion (and a waiter hears
-      // its outcome) before the claim rather than after it. See bench/README.md (wait latency).
-      await new Promise<void>((resolve) => { setImmediate(resolve) })
     }
   }
 

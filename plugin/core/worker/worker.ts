@@ -133,6 +133,9 @@ export class Worker {
         if (typeof woken !== 'object') continue
         claimed = woken
       }
+      // A head handed over twice under one lease (its inbox pop lost in a failover without
+      // `replicas`, then popped again on the promoted replica) is already running here.
+      if (s.holds.get(claimed.queue)?.lease.token === claimed.token) continue
       if (!s.claiming || s.holds.size + s.reserved >= s.o.concurrency) {
         // Closing began while the claim was in flight, or a queue claimed on enqueue took the
         // last slot while a handed one was on its way: give it straight back.

@@ -185,7 +185,7 @@ export class FifoCore {
     this.api = {
       define: (name, options, handler) => registry.define(name, options, handler as (...args: Parameters<typeof handler>) => unknown),
       limiter: (name, options) => this.limiters.define(name, options),
-      enqueue: async (task, ...args) => await this.enqueue(task, args),
+      enqueue: (task, ...args) => this.enqueue(task, args),
       wait: async (taskId, options) => {
         const id = checkTaskId(taskId)
         const timeoutMs = checkWaitMs('timeoutMs', (options as WaitOptions | undefined)?.timeoutMs)
@@ -222,15 +222,25 @@ export class FifoCore {
     this.#detachMetrics = attached.detach
   }
 
-  /** Enqueues `task(...args)`; `requestId` correlates it with the HTTP request that made it. */
-  async enqueue<A extends unknown[], R extends EnqueuedTask> (task: Task<A, R>, args: A, requestId?: string): Promise<R> {
-    const { def, call } = this.registry.unwrap(task)
-    return await this.registry.enqueue(def, args, requestId === undefined ? call : { ...call, requestId }) as R
+  /**
+   * Enqueues `task(...args)`; `requestId` correlates it with the HTTP request
+   * that made it. Not async, and no wrapper above it is (the request's face, the
+   * registry's enqueue): a bad call still rejects, never throws, and an enqueue
+   * costs the store's one promise and one `then`, not an async frame per layer.
+   */
+  enqueue<A extends unknown[], R extends EnqueuedTask> (task: Task<A, R>, args: A, requestId?: string): Promise<R> {
+    let internals
+    try {
+      internals = this.registry.unwrap(task)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.registry.enqueue(internals.def, args, internals.call, requestId) as Promise<R>
   }
 
   /** The request-scoped face: enqueues carry `requestId`. */
   forRequest (requestId: string): RequestFifo {
-    return { enqueue: async (task, ...args) => await this.enqueue(task, args, requestId) }
+    return { enqueue: (task, ...args) => this.enqueue(task, args, requestId) }
   }
 
   /** Seals the task definitions and starts the worker (unless `worker: false`). */

@@ -315,7 +315,7 @@ export class Registry {
   }
 
   #makeTask<A extends unknown[]> (def: TaskDefinition, call: CallOptions): Task<A, any> {
-    // No async wrapper of its own: registry.enqueue is async, so a bad call still rejects, never throws.
+    // No async wrapper of its own: registry.enqueue never throws, a bad call rejects.
     const fn = ((...args: A) => this.enqueue(def, args, call)) as Task<A, any>
     Object.defineProperty(fn, 'taskName', { value: def.name, enumerable: true })
     Object.defineProperty(fn, 'name', { value: def.name })
@@ -327,15 +327,40 @@ export class Registry {
   }
 
   /** Resolves a task function passed to `request.fifo.enqueue` to this registry's definition. */
-  unwrap (task: unknown): { def: TaskDefinition, call: CallOptions } {
+  unwrap (task: unknown): { readonly def: TaskDefinition, readonly call: CallOptions } {
     const internals = typeof task === 'function' ? (task as unknown as Record<symbol, TaskInternals | undefined>)[TASK] : undefined
     if (internals === undefined || internals.registry !== this) {
       throw new FST_FIFO_NOT_A_TASK(typeof task === 'function' ? `function ${task.name || '(anonymous)'}` : show(task))
     }
-    return { def: internals.def, call: internals.call }
+    return internals
   }
 
-  async enqueue (def: TaskDefinition, args: unknown[], call: CallOptions): Promise<EnqueuedTask | WaitedTask> {
+  /**
+   * Stores one call of a task; `requestId` (a request's face) overrides the
+   * call option's. Never throws: a refusal is a rejection. Not async, so an
+   * enqueue adds one `then` to the store's promise and no async frame.
+   */
+  enqueue (def: TaskDefinition, args: unknown[], call: CallOptions, requestId?: string): Promise<EnqueuedTask | WaitedTask> {
+    let sent: Promise<EnqueueResult>
+    try {
+      // A store may throw rather than reject (the Store contract is open to users' own).
+      sent = this.#opts.send(this.#newTask(def, args, call, requestId))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const wait = call.wait
+    if (wait === undefined) return sent.then(this.#enqueued)
+    // A dedupe hit has no outcome promise: the earlier task is waited on (or refused) by id.
+    return sent.then(async (result) => ({ ...this.#enqueued(result), ...await this.#opts.awaitOutcome(result.id, result.queue, wait, result.outcome) }))
+  }
+
+  readonly #enqueued = (result: EnqueueResult): EnqueuedTask => {
+    this.#opts.onEnqueued()
+    return { id: result.id, queue: result.queue, name: result.name, duplicate: result.duplicate }
+  }
+
+  /** Checks one call and makes the task to store; throws the typed refusal. */
+  #newTask (def: TaskDefinition, args: unknown[], call: CallOptions, requestId: string | undefined): NewTask {
     if (this.#opts.isClosed()) throw new FST_FIFO_CLOSED(def.name)
     const payload = serializeArgs(def.name, args, this.#opts.maxPayloadBytes)
     let queue: unknown
@@ -352,22 +377,16 @@ export class Registry {
     // A limiter function runs at enqueue too, so a call it cannot place is refused before anything is stored.
     if (typeof def.limiter === 'function') this.limitFor(def, args)
     // A task enqueued from inside a handler carries its parent's request id, so a chain stays correlated.
-    const origin = call.requestId ?? storage.getStore()?.requestId ?? undefined
-    const requestId = origin === undefined ? undefined : origin.replace(CONTROL_ALL, '').slice(0, 128)
-    const result = await this.#opts.send({
+    const origin = requestId ?? call.requestId ?? storage.getStore()?.requestId ?? undefined
+    return {
       queue: queue as string,
       name: def.name,
       payload,
-      requestId,
+      requestId: origin === undefined ? undefined : origin.replace(CONTROL_ALL, '').slice(0, 128),
       dedupeId: call.dedupeId,
       dedupeMs: call.dedupeId === undefined ? undefined : (call.dedupeMs ?? 300_000),
       // Only a waited task is flagged (by the store): the worker passes its outcome to the store only then.
       waitMs: call.wait,
-    })
-    this.#opts.onEnqueued()
-    const enqueued = { id: result.id, queue: result.queue, name: result.name, duplicate: result.duplicate }
-    if (call.wait === undefined) return enqueued
-    // A dedupe hit has no outcome promise: the earlier task is waited on (or refused) by id.
-    return { ...enqueued, ...await this.#opts.awaitOutcome(result.id, result.queue, call.wait, result.outcome) }
+    }
   }
 }

@@ -97,8 +97,21 @@ export function createTracing (enabled: boolean, version: string): Tracing | nul
     span.setAttribute('error.type', typeof code === 'string' ? code : e.name)
   }
 
+  // Whether a provider (an SDK) was registered: then every tracer is real. Before that the proxy hands out
+  // the no-op tracer; once set, a provider stays (trace.disable() aside, after which the full path is merely slower).
+  let providerSeen = false
+  const anyProvider = (): boolean => {
+    if (providerSeen) return true
+    const provider = trace.getTracerProvider() as Partial<OtelApi.ProxyTracerProvider>
+    providerSeen = typeof provider.getDelegateTracer !== 'function' || provider.getDelegateTracer('fastify-fifo', version) !== undefined
+    return providerSeen
+  }
+
   return {
     send (task, send) {
+      // No provider and no span around (the API installed but unused): the no-op tracer would make a span
+      // with an invalid context, so nothing would be stored or ended. Skip making it (1 µs of an enqueue's ~10).
+      if (!anyProvider() && trace.getSpanContext(context.active()) === undefined) return send(task)
       const span = tracer().startSpan(`send ${task.name}`, {
         kind: SpanKind.PRODUCER,
         attributes: {

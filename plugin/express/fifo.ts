@@ -155,7 +155,8 @@ class RequestScope implements RequestFifo {
     this.#req = req
   }
 
-  async enqueue<A extends unknown[], R extends EnqueuedTask> (task: Task<A, R>, ...args: A): Promise<R> {
-    return await this.#core.enqueue(task, args, requestIdOf(this.#req))
+  // Not async (as FifoCore.enqueue): requestIdOf does not throw, and the core's enqueue rejects, never throws.
+  enqueue<A extends unknown[], R extends EnqueuedTask> (task: Task<A, R>, ...args: A): Promise<R> {
+    return this.#core.enqueue(task, args, requestIdOf(this.#req))
   }
 }

@@ -8,7 +8,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
  * (@opentelemetry/context-async-hooks) is not installed here; this is the same
  * idea in the few lines the ContextManager interface needs.
  */
-class AsyncLocalContextManager implements ContextManager {
+export class AsyncLocalContextManager implements ContextManager {
   readonly #storage = new AsyncLocalStorage<Context>()
   active (): Context { return this.#storage.getStore() ?? ROOT_CONTEXT }
   with<A extends unknown[], F extends (...args: A) => ReturnType<F>> (ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {

@@ -1,0 +1,49 @@
+import '../helpers/guard'
+import Fastify from 'fastify'
+import type { Redis } from 'ioredis'
+import t from 'tap'
+import fifo from '../../plugin'
+import { startRedis, uniquePrefix } from '../helpers/redis-server'
+
+// How enqueues reach Redis (README "Performance", bench/README.md "http"): the calls of one turn of the
+// event loop go as one script call; a lone or sequential caller sends at once; after a call that carried
+// more than one task, the next call waits for the end of its turn too, so a burst is one call.
+
+async function scriptCalls (admin: Redis): Promise<number> {
+  const line = (await admin.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha:'))
+  return Number(/calls=(\d+)/.exec(line ?? '')?.[1] ?? 0)
+}
+
+t.test('enqueue calls per burst and per sequential call; every caller gets its own stored task, in order', async (t) => {
+  const redis = await startRedis()
+  const admin = redis.client()
+  const app = Fastify({ logger: false })
+  t.teardown(async () => {
+    await app.close()
+    admin.disconnect()
+    await redis.cleanup()
+  })
+  const prefix = uniquePrefix('batch')
+  await app.register(fifo, { redis: redis.url, prefix, worker: false, dashboard: false })
+  const job = app.fifo.define('job', { queue: (q: string, _n: number) => q }, async (_q: string, _n: number) => {})
+  await app.ready()
+
+  const burst = async (n: number, from: number): Promise<string[]> =>
+    (await Promise.all(Array.from({ length: n }, async (_, i) => await job(`q${i % 3}`, from + i)))).map((r) => r.id)
+  const calls0 = await scriptCalls(admin)
+  const first = await burst(10, 0)
+  const calls1 = await scriptCalls(admin)
+  t.equal(calls1 - calls0, 2, 'the first burst: its first task at once (nothing was on the wire), the other 9 together at the end of the turn')
+  const second = await burst(10, 10)
+  const calls2 = await scriptCalls(admin)
+  t.equal(calls2 - calls1, 1, 'after a call of several tasks, a burst is one call')
+  const seq: string[] = []
+  for (let i = 0; i < 4; i++) seq.push((await job('q0', 20 + i)).id)
+  const calls3 = await scriptCalls(admin)
+  t.equal(calls3 - calls2, 4, 'sequential calls: one call each (the first waits for the end of its turn, the rest go at once)')
+  t.equal(new Set([...first, ...second, ...seq]).size, 24, 'each caller got its own task id')
+
+  // Stored in call order within each queue.
+  const q0 = await app.fifo.store.queueTasks('q0', 0, 100)
+  t.same(q0.items.map((task) => (JSON.parse(task.payload) as unknown[])[1]), [0, 3, 6, 9, 10, 13, 16, 19, 20, 21, 22, 23])
+})

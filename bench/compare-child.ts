@@ -4,12 +4,14 @@
  * (pre-fill warmup + tasks no-op tasks in one queue, then one process with one
  * slot drains them; the window starts when task `warmup` starts), but the
  * plugin is `require(<tree>/plugin)`, so old commits run under one harness.
+ * With `scenario: 'enqueue-seq'` it times sequential enqueues instead (one
+ * awaited call at a time into 100 queues, after `warmup` of them).
  * Driven over IPC: job → ready → go → result.
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import { join } from 'node:path'
 
-export interface CompareJob { tree: string, url: string, ns: string, tasks: number, warmup: number }
+export interface CompareJob { tree: string, url: string, ns: string, tasks: number, warmup: number, scenario: 'serial-drain' | 'enqueue-seq' }
 export interface CompareResult { tasks: number, ns: number, cpuUs: number, violations: number, otelApi: boolean }
 export type CompareMessage = { type: 'ready' } | { type: 'result', result: CompareResult } | { type: 'error', message: string }
 
@@ -39,6 +41,22 @@ async function main (job: CompareJob, go: Promise<void>): Promise<void> {
     otelApi = false
   }
   const total = job.warmup + job.tasks
+  if (job.scenario === 'enqueue-seq') {
+    // As npm run bench's enqueue-seq: one awaited call at a time, 100 queues, a producer without worker.
+    const app = await open(mod.default, job, null)
+    await app.app.ready()
+    for (let i = 0; i < job.warmup; i++) await app.task(`k${i % 100}`, i)
+    await send({ type: 'ready' })
+    await go
+    const cpu0 = process.cpuUsage()
+    const t0 = now()
+    for (let i = job.warmup; i < total; i++) await app.task(`k${i % 100}`, i)
+    const ns = now() - t0
+    const cpu = process.cpuUsage(cpu0)
+    await send({ type: 'result', result: { tasks: job.tasks, ns, cpuUs: cpu.user + cpu.system, violations: 0, otelApi } })
+    await app.app.close()
+    return
+  }
   const producer = await open(mod.default, job, null)
   await producer.app.ready()
   let next = 0

@@ -8,6 +8,7 @@ import type {
 import { RedisAdmin } from './admin'
 import { decodeTask, str, type ReplyList } from './codec'
 import { RedisConnection, type StoreLog } from './connection'
+import { CompleteBatcher, type CompleteArgs } from './complete-batch'
 import { EnqueueBatcher } from './enqueue-batch'
 import type { RedisInput } from './secrets'
 import { keyBase, redisKeysAt, type RedisKeys } from './keys'
@@ -126,6 +127,7 @@ export class RedisStore implements Store {
   #closing: Promise<void> | null = null
   /** Enqueues made in one turn of the event loop go to Redis together (see enqueue-batch.ts). */
   readonly #batcher: EnqueueBatcher
+  readonly #completions: CompleteBatcher
   /** Set with the `replicas` option. */
   readonly #replicas: ReplicaWait | null = null
   /** Queues handed to this store's idle claimer (handoff.ts); null where it is off. */
@@ -168,6 +170,7 @@ export class RedisStore implements Store {
     )
     this.#outcomes = new OutcomeChannel(this.#conn, this.keys, run)
     this.#batcher = new EnqueueBatcher((args, undo) => this.#confirmed('enqueue', args, asIs, () => true, undo), (queue, token) => { this.#giveBack(queue, token) }, this.#outcomes)
+    this.#completions = new CompleteBatcher((args) => this.#send('complete', args, asIs))
     this.#admin = new RedisAdmin(run, this.#conn, this.keys, this.#deadLetterLimit)
   }
 
@@ -269,10 +272,8 @@ export class RedisStore implements Store {
   }
 
   complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0, outcome?: string): Promise<CompleteResult> {
-    const args: Array<string | number> = [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0', taskId]
-    if (lookahead > 0 || outcome !== undefined) args.push(Math.max(0, Math.floor(lookahead)))
-    if (outcome !== undefined) args.push(outcome)
-    return this.#confirmed('complete', args, (reply): CompleteResult => {
+    const args: CompleteArgs = [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0', taskId, Math.max(0, Math.floor(lookahead)), outcome ?? '']
+    const decode = (reply: unknown): CompleteResult => {
       const r = reply as ReplyList
       if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
       // A waiter in this store hears it now, before this worker goes on, not after the notice's own trip.
@@ -283,7 +284,10 @@ export class RedisStore implements Store {
       const next = claimedTask(lease.queue, String(r[1]), r[3] === undefined || r[3] === null ? 1 : Number(r[3]), lease.token, expiresAt, str(r[4]))
       if (r.length > 5) next.following = r.slice(5).map((rec) => claimedTask(lease.queue, String(rec), 1, lease.token, expiresAt, null))
       return { ok: true, next }
-    }, (result) => result.ok)
+    }
+    // With `replicas`, each completion is its own call with its own WAIT outcome (as before batching).
+    if (this.#replicas !== null) return this.#confirmed('complete', args, (reply) => decode((reply as ReplyList)[0]), (result) => result.ok)
+    return this.#completions.add(args, decode)
   }
 
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {

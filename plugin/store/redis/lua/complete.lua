@@ -1,15 +1,28 @@
--- complete: the lease holder's head succeeded. Checks the lease, removes the
--- head and counts it. With `keep`, when the queue has another task and is not
--- paused, the lease is renewed (same token) and the next head is returned with
--- its first attempt counted: one round trip per task. Otherwise the lease is
--- released and the queue goes to the back of the ready list (fairness) when it
--- still has tasks and is not paused, or is forgotten when it is empty.
+-- complete: lease holders' heads succeeded, one or more completions in one
+-- call (each handled exactly as if it were its own call, in the order given).
+-- For each: checks the lease, removes the head and counts it. With `keep`,
+-- when the queue has another task and is not paused, the lease is renewed
+-- (same token) and the next head is returned with its first attempt counted:
+-- one round trip per task. Otherwise the lease is released and the queue
+-- goes to the back of the ready list (fairness) when it still has tasks and
+-- is not paused, or is forgotten when it is empty.
 --
 -- The kept path is 7 Redis calls: each call costs a script ~2 µs beyond its
 -- own work, which is most of a script's time. So the paused flag and expiry
 -- live in the lease field, the `1` flag there says the next head's attempt
 -- count is already written (see _lease.lua), and a running queue's listing
 -- score is refreshed by its readers (_refresh.lua), not here.
+--
+-- Several completions per call: a worker process running many queues ends
+-- many heads in one turn of its event loop; the store sends the completions
+-- made while one is on the wire as one call (complete-batch.ts), as enqueue
+-- does. The completions are independent (one per held queue, each fenced by
+-- its own token); one call only runs them back to back. Measured in the
+-- saturate bench (1,000 queues, 2 worker processes × 16 slots, 2026-12-02,
+-- paired rounds): script calls per task 1.60 → 0.99, Redis CPU per task
+-- 0.97× (within the rounds' spread), Node CPU 0.93×. Redis's cost per task is
+-- the work inside the scripts, not the number of calls: replies to one
+-- connection were already written together, once per turn of Redis's loop.
 --
 -- KEYS[1] lease    HASH queue → token:number:expiresAt:flags:owner
 -- KEYS[2] q        prefix of the queue lists
@@ -24,87 +37,102 @@
 -- KEYS[11] moved   HASH id → queue, for requeued tasks
 -- KEYS[12] res     prefix of outcome keys of waited tasks; also their pub/sub channel
 --
--- ARGV[1] queue
--- ARGV[2] token of the caller's lease
--- ARGV[3] owner: instance id of the caller
--- ARGV[4] leaseMs: length of the renewed lease (ms)
--- ARGV[5] keep: '1' to go on with the next head, '0' to release
--- ARGV[6] taskId: the head the caller ran. When the head is another task under
---         a still-valid lease, an earlier call already completed it and only
---         its reply was lost: nothing is removed again (retry-safe).
--- ARGV[7] lookahead: with keep, how many records after the next head to
---         return as well (pipelined acks, an opt-in worker mode); '0' or absent: none
--- ARGV[8] outcome: only for a task someone waits on (wait flag in its extras): the
---         outcome text, kept at res:<taskId> for 5 minutes and SPUBLISHed as
---         `<taskId>\n<outcome>` on the res channel. Absent: nothing more is done.
+-- ARGV: 8 fields per completion:
+--   queue
+--   token of the caller's lease
+--   owner: instance id of the caller
+--   leaseMs: length of the renewed lease (ms)
+--   keep: '1' to go on with the next head, '0' to release
+--   taskId: the head the caller ran. When the head is another task under
+--     a still-valid lease, an earlier call already completed it and only
+--     its reply was lost: nothing is removed again (retry-safe).
+--   lookahead: with keep, how many records after the next head to return as
+--     well (pipelined acks, an opt-in worker mode); '0': none
+--   outcome: only for a task someone waits on (wait flag in its extras): the
+--     outcome text, kept at res:<taskId> for 5 minutes and SPUBLISHed as
+--     `<taskId>\n<outcome>` on the res channel. '': nothing more is done.
 --
--- Returns {-1} when fenced (lease lost or expired; nothing changed), {0} when
--- the lease was released, or {1, record, leaseExpiresAt (ms)} for the next head
--- (attempt 1, no last error, same token), followed with a lookahead by
--- {false, false, record…} of the tasks behind it (not started, nothing counted); a retried call returns
--- {1, record, leaseExpiresAt, attempt, lastError or nil} for the head it had already handed out.
+-- Returns one reply per completion, in order: {-1} when fenced (lease lost or
+-- expired; nothing changed), {0} when the lease was released, or {1, record,
+-- leaseExpiresAt (ms)} for the next head (attempt 1, no last error, same
+-- token), followed with a lookahead by {false, false, record…} of the tasks
+-- behind it (not started, nothing counted); a retried call returns {1,
+-- record, leaseExpiresAt, attempt, lastError or nil} for the head it had
+-- already handed out.
 local rcall = redis.call
 -- @include _clock
 -- @include _queue
 -- @include _lease
 -- @include _head
 
-local queue, token = ARGV[1], ARGV[2]
-local keep = ARGV[5] == '1'
 local now = nowMs()
-local num, flags = validLease(KEYS[1], queue, token, now)
-if not num then return {-1} end
-local paused = flags == 'p'
+-- Completions counted once per call (pending and the 10 s stats bucket), not once per completion.
+local completed = 0
 
-local listKey = KEYS[2] .. num
-local done = rcall('LPOP', listKey)
--- The record starts with its id and a newline: a plain compare, no pattern.
-if not done or string.sub(done, 1, #ARGV[6] + 1) ~= ARGV[6] .. '\n' then
-  -- Retry of a call that already completed ARGV[6]: the head is the next task. Put it back.
-  if done then rcall('LPUSH', listKey, done) end
-  if done and keep and not paused then
-    local expiresAt = now + tonumber(ARGV[4])
-    rcall('HSET', KEYS[1], queue, leaseValue(token, num, expiresAt, flags, ARGV[3]))
-    local attempts, lastError = headState(rcall('HGET', KEYS[3], queue))
-    return {1, done, expiresAt, attempts, lastError}
+local function completeOne (queue, token, owner, leaseMs, keep, taskId, lookaheadText, outcome)
+  local num, flags = validLease(KEYS[1], queue, token, now)
+  if not num then return {-1} end
+  local paused = flags == 'p'
+
+  local listKey = KEYS[2] .. num
+  local done = rcall('LPOP', listKey)
+  -- The record starts with its id and a newline: a plain compare, no pattern.
+  if not done or string.sub(done, 1, #taskId + 1) ~= taskId .. '\n' then
+    -- Retry of a call that already completed taskId: the head is the next task. Put it back.
+    if done then rcall('LPUSH', listKey, done) end
+    if done and keep and not paused then
+      local expiresAt = now + tonumber(leaseMs)
+      rcall('HSET', KEYS[1], queue, leaseValue(token, num, expiresAt, flags, owner))
+      local attempts, lastError = headState(rcall('HGET', KEYS[3], queue))
+      return {1, done, expiresAt, attempts, lastError}
+    end
+    rcall('HDEL', KEYS[1], queue)
+    if done then
+      rcall('ZADD', KEYS[4], headScore(done), queue)
+      if not paused then makeWaiting(KEYS[5], KEYS[6], queue, false) end
+    elseif not paused then
+      dropQueue(KEYS[9], KEYS[10], KEYS[4], queue, num)
+    end
+    return {0}
   end
+
+  completed = completed + 1
+  if outcome ~= '' then
+    rcall('SET', KEYS[12] .. taskId, outcome, 'PX', 300000)
+    rcall('SPUBLISH', KEYS[12], taskId .. '\n' .. outcome)
+  end
+  if string.sub(done, 1, #num + 1) ~= num .. '-' then rcall('HDEL', KEYS[11], taskId) end
+
+  local nextRec = rcall('LINDEX', listKey, 0)
+  if nextRec and keep and not paused then
+    local expiresAt = now + tonumber(leaseMs)
+    rcall('HSET', KEYS[1], queue, leaseValue(token, num, expiresAt, '1', owner))
+    if flags ~= '1' then rcall('HSET', KEYS[3], queue, 1) end
+    local lookahead = tonumber(lookaheadText) or 0
+    if lookahead < 1 then return {1, nextRec, expiresAt} end
+    local reply = {1, nextRec, expiresAt, false, false}
+    -- Bounded in bytes too (payloads may be large): at least one record, then up to ~1 MB.
+    local bytes = 0
+    for _, rec in ipairs(rcall('LRANGE', listKey, 1, math.min(lookahead, 1000))) do
+      if bytes > 1000000 then break end
+      bytes = bytes + #rec
+      reply[#reply + 1] = rec
+    end
+    return reply
+  end
+
   rcall('HDEL', KEYS[1], queue)
-  if done then
-    rcall('ZADD', KEYS[4], headScore(done), queue)
-    if not paused then makeWaiting(KEYS[5], KEYS[6], queue, false) end
-  elseif not paused then
-    dropQueue(KEYS[9], KEYS[10], KEYS[4], queue, num)
-  end
+  rcall('HDEL', KEYS[3], queue)
+  relistAfterHead(KEYS[4], KEYS[5], KEYS[6], KEYS[9], KEYS[10], queue, num, nextRec, paused)
   return {0}
 end
 
-rcall('DECR', KEYS[8])
-if ARGV[8] then
-  rcall('SET', KEYS[12] .. ARGV[6], ARGV[8], 'PX', 300000)
-  rcall('SPUBLISH', KEYS[12], ARGV[6] .. '\n' .. ARGV[8])
+local replies = {}
+for i = 1, #ARGV, 8 do
+  replies[#replies + 1] = completeOne(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4] == '1', ARGV[i + 5], ARGV[i + 6], ARGV[i + 7])
 end
-if string.sub(done, 1, #num + 1) ~= num .. '-' then rcall('HDEL', KEYS[11], ARGV[6]) end
-rcall('HINCRBY', KEYS[7], 'c' .. math.floor(now / 10000), 1)
-
-local nextRec = rcall('LINDEX', listKey, 0)
-if nextRec and keep and not paused then
-  local expiresAt = now + tonumber(ARGV[4])
-  rcall('HSET', KEYS[1], queue, leaseValue(token, num, expiresAt, '1', ARGV[3]))
-  if flags ~= '1' then rcall('HSET', KEYS[3], queue, 1) end
-  local lookahead = tonumber(ARGV[7] or '0') or 0
-  if lookahead < 1 then return {1, nextRec, expiresAt} end
-  local reply = {1, nextRec, expiresAt, false, false}
-  -- Bounded in bytes too (payloads may be large): at least one record, then up to ~1 MB.
-  local bytes = 0
-  for _, rec in ipairs(rcall('LRANGE', listKey, 1, math.min(lookahead, 1000))) do
-    if bytes > 1000000 then break end
-    bytes = bytes + #rec
-    reply[#reply + 1] = rec
-  end
-  return reply
+if completed > 0 then
+  rcall('DECRBY', KEYS[8], completed)
+  rcall('HINCRBY', KEYS[7], 'c' .. math.floor(now / 10000), completed)
 end
-
-rcall('HDEL', KEYS[1], queue)
-rcall('HDEL', KEYS[3], queue)
-relistAfterHead(KEYS[4], KEYS[5], KEYS[6], KEYS[9], KEYS[10], queue, num, nextRec, paused)
-return {0}
+return replies

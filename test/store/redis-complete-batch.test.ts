@@ -1,0 +1,66 @@
+import '../helpers/guard'
+import t from 'tap'
+import type { Redis } from 'ioredis'
+import { RedisStore } from '../../plugin/store/redis/redis-store'
+import { scripts } from '../../plugin/store/redis/scripts'
+import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server'
+
+// Completions made in one turn while another is on the wire go to Redis as
+// one `complete` call (complete-batch.ts); each keeps its own fencing and reply.
+
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+t.test('completions of one turn: one call for those made while one is out, each fenced and answered on its own', async (t) => {
+  const redis: TestRedis = await startRedis()
+  const admin: Redis = redis.client()
+  t.teardown(async () => {
+    admin.disconnect()
+    await redis.cleanup()
+  })
+  const store = new RedisStore({ redis: redis.url, prefix: uniquePrefix('cb'), connectTimeoutMs: 3000, commandTimeoutMs: 3000, deadLetterLimit: 10 })
+  t.teardown(async () => await store.close())
+  await store.connect()
+
+  for (const q of ['a', 'b', 'c', 'd']) {
+    await store.enqueue({ queue: q, name: 'job', payload: `["${q}1"]` })
+    if (q !== 'd') await store.enqueue({ queue: q, name: 'job', payload: `["${q}2"]` })
+  }
+  const held = new Map<string, { id: string, token: string }>()
+  for (let i = 0; i < 4; i++) {
+    const c = await store.claim('w', 5000)
+    if (c === null) throw new Error('nothing to claim')
+    held.set(c.queue, { id: c.id, token: c.token })
+  }
+  const complete = scripts().get('complete')?.sha
+  const monitor = await admin.monitor()
+  t.teardown(() => monitor.disconnect())
+  const calls: number[] = []
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (args[0]?.toLowerCase() === 'evalsha' && args[1] === complete) calls.push((args.length - 4) / 8)
+  })
+  const lease = (q: string): { queue: string, token: string } => ({ queue: q, token: held.get(q)?.token ?? '' })
+  const id = (q: string): string => held.get(q)?.id ?? ''
+
+  // One turn: the first goes at once (nothing on the wire), the next four wait for the end of the turn.
+  const replies = await Promise.all([
+    store.complete(lease('a'), id('a'), 'w', 5000, true),
+    store.complete({ queue: 'b', token: '1' + lease('b').token }, id('b'), 'w', 5000, true),
+    store.complete(lease('b'), id('b'), 'w', 5000, true),
+    store.complete(lease('c'), id('c'), 'w', 5000, false),
+    store.complete(lease('d'), id('d'), 'w', 5000, true),
+  ])
+  await sleep(50)
+  t.same(calls, [1, 4], 'two calls: one completion, then the four made while it was out')
+  t.match(replies[0], { ok: true, next: { queue: 'a', payload: '["a2"]', attempt: 1, token: lease('a').token } })
+  t.same(replies[1], { ok: false, fenced: true }, 'a stale token in the batch is fenced, and changes nothing')
+  t.match(replies[2], { ok: true, next: { queue: 'b', payload: '["b2"]', attempt: 1 } }, 'the valid completion of the same queue after it goes through')
+  t.same(replies[3], { ok: true, next: null }, 'keep = false releases')
+  t.same(replies[4], { ok: true, next: null }, 'an emptied queue')
+  t.match(await store.getQueue('c'), { state: 'waiting', depth: 1 })
+  t.equal(await store.getQueue('d'), null, 'the emptied queue is forgotten')
+
+  // A completion sent again after its batch's reply was lost: the head it handed out comes back, nothing is removed twice.
+  const again = await store.complete(lease('b'), id('b'), 'w', 5000, true)
+  t.match(again, { ok: true, next: { payload: '["b2"]', attempt: 1 } })
+  t.match(await store.getQueue('b'), { state: 'running', depth: 1 })
+})

@@ -20,9 +20,9 @@
 -- its own token); one call only runs them back to back. Measured in the
 -- saturate bench (1,000 queues, 2 worker processes × 16 slots, 2026-12-02,
 -- paired rounds): script calls per task 1.60 → 0.99, Redis CPU per task
--- 0.97× (within the rounds' spread), Node CPU 0.93×. Redis's cost per task is
--- the work inside the scripts, not the number of calls: replies to one
--- connection were already written together, once per turn of Redis's loop.
+-- 0.97× (within the rounds' spread), Node CPU 0.93×: Redis already read a
+-- connection's commands of one turn together and wrote their replies
+-- together, so what a task costs it is mostly the work inside the scripts.
 --
 -- KEYS[1] lease    HASH queue → token:number:expiresAt:flags:owner
 -- KEYS[2] q        prefix of the queue lists

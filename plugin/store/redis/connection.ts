@@ -319,6 +319,8 @@ export class RedisConnection {
         done = true
         resolve(null)
       }, left + 1000)
+      // It holds nothing up: after close() a BLPOP that never settles (a killed Cluster node) leaves it to run out.
+      guard.unref()
       conn.blpop(...keys, Math.max(0.01, left / 1000).toFixed(3)).then((reply) => {
         clearTimeout(guard)
         const popped = reply === null ? null : { key: reply[0], value: reply[1] }

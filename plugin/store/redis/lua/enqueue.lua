@@ -65,6 +65,10 @@ local owner = ARGV[1]
 local ownerOffer = ARGV[2] .. '\t' .. owner
 local offerTaken = false
 local added = 0
+-- Task numbers: one INCRBY per call, for every task it carries (a dedupe hit
+-- leaves its number unused: ids only have to grow, and gaps are harmless).
+local perCall = (#ARGV - 2) / 7
+local taskNumber = perCall > 0 and (rcall('INCRBY', KEYS[4], perCall) - perCall) or 0
 local replies = {}
 
 local function enqueueOne (queue, name, payload, requestId, dedupeId, dedupeMs, claim)
@@ -77,7 +81,8 @@ local function enqueueOne (queue, name, payload, requestId, dedupeId, dedupeMs, 
     if b then return {1, string.sub(hit, 1, a - 1), string.sub(hit, a + 1, b - 1), string.sub(hit, b + 1)} end
   end
   local num = queueNumber(KEYS[1], KEYS[2], KEYS[3], queue)
-  local id = num .. '-' .. base36(rcall('INCR', KEYS[4]))
+  taskNumber = taskNumber + 1
+  local id = num .. '-' .. base36(taskNumber)
   local reply = {0, id}
   added = added + 1
   local rec = id .. '\n' .. name .. '\n' .. now .. '\n' .. requestId .. '\n' .. payload

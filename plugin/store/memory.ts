@@ -91,11 +91,14 @@ export class MemoryStore implements Store {
     return result
   }
 
-  async claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
+  async claim (owner: string, leaseMs: number, _offerMs?: number, lookahead = 0): Promise<ClaimedTask | null> {
     const s = this.#state
     const name = s.ready.shift()
     if (name === undefined) return null
-    return s.grant(s.queue(name), owner, leaseMs)
+    const q = s.queue(name)
+    const claimed = s.grant(q, owner, leaseMs)
+    if (lookahead >= 1 && q.lease !== null) claimed.following = s.following(q, Math.min(Math.floor(lookahead), 1000), q.lease)
+    return claimed
   }
 
   async complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0, outcome?: string): Promise<CompleteResult> {

@@ -67,8 +67,12 @@ export interface Store {
    * of the owner takes the offer back, and returns first a head handed over
    * that its wait did not take (`handedOver` set). `interruptWait` and `close`
    * take it back too, giving back any head handed over and not taken.
+   *
+   * `lookahead` (pipelined acks, opt-in): the claimed head's `following` also
+   * holds up to that many tasks queued behind it, as `complete`'s lookahead
+   * (reading only). A head handed over has none.
    */
-  claim (owner: string, leaseMs: number, offerMs?: number): Promise<ClaimedTask | null>
+  claim (owner: string, leaseMs: number, offerMs?: number, lookahead?: number): Promise<ClaimedTask | null>
 
   /**
    * Removes the head `taskId` (checking the token). If `keep` and the queue has

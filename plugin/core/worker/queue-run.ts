@@ -24,8 +24,9 @@ async function runHeads (s: WorkerState, hold: Hold): Promise<void> {
   const { store, instance, leaseMs, burst } = s.o
   const ahead = s.o.pipelinedAcks
   let ran = 0
-  // Pipelined acks only: the tasks known to be queued behind the current one, and the completions in flight.
-  let following: ClaimedTask[] = []
+  // Pipelined acks only: the tasks known to be queued behind the current one (a claim hands
+  // them out with the head, as each completion does), and the completions in flight.
+  let following: ClaimedTask[] = hold.task.following ?? []
   const acks: PendingAck[] = []
   while (true) {
     const task = hold.task

@@ -112,7 +112,7 @@ export class Worker {
       let claimed: ClaimedTask | null
       const sentAt = Date.now()
       try {
-        claimed = await s.o.store.claim(s.o.instance.id, s.o.leaseMs, offerMs)
+        claimed = await s.o.store.claim(s.o.instance.id, s.o.leaseMs, offerMs, s.o.pipelinedAcks)
         failures = 0
         s.storeUp()
       } catch (err) {

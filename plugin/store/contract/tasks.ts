@@ -74,7 +74,7 @@ export interface ClaimedTask {
   /** Set when the stored record could not be decoded; the worker dead-letters the task with this reason. */
   corrupt?: string
   /**
-   * Only from `complete` with a lookahead: the tasks queued right behind this
+   * Only from `claim` or `complete` with a lookahead: the tasks queued right behind this
    * head, in order (attempt 1 assumed, nothing counted or leased for them yet).
    */
   following?: ClaimedTask[]

@@ -223,5 +223,7 @@ export function decodeClaim (reply: unknown): ClaimedTask | null {
   if (r === null || r === false) return null
   const claimed = claimedTask(String(r[0]), String(r[1]), Number(r[2]), String(r[3]), Number(r[4]), str(r[5]))
   if (r[6] === 1) claimed.handedOver = true
+  // With a lookahead (pipelined acks): the records queued behind the head (claim.lua).
+  if (r.length > 7) claimed.following = r.slice(7).map((rec) => claimedTask(claimed.queue, String(rec), 1, claimed.token, claimed.leaseExpiresAt, null))
   return claimed
 }

@@ -163,14 +163,14 @@ export class PartitionedRedisStore implements Store {
     })
   }
 
-  async claim (owner: string, leaseMs: number): Promise<ClaimedTask | null> {
+  async claim (owner: string, leaseMs: number, _offerMs?: number, lookahead?: number): Promise<ClaimedTask | null> {
     const n = this.#n
     const start = this.#start
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n
       if (!this.#maybe[i]) continue
       const gen = this.#gen[i]
-      const c = await this.partitions[i].claim(owner, leaseMs)
+      const c = await this.partitions[i].claim(owner, leaseMs, undefined, lookahead)
       if (c !== null) {
         // Round robin: the next claim starts after the partition that just served one.
         this.#start = (i + 1) % n

@@ -241,12 +241,15 @@ export class RedisStore implements Store {
     return this.#batcher.add(task, claim, dedupeMs)
   }
 
-  claim (owner: string, leaseMs: number, offerMs?: number): Promise<ClaimedTask | null> {
+  claim (owner: string, leaseMs: number, offerMs?: number, lookahead = 0): Promise<ClaimedTask | null> {
     const handoff = this.#handoff
+    const ahead = Math.max(0, Math.floor(lookahead))
     if (handoff === null) {
-      return this.#confirmed('claim', [owner, leaseMs], decodeClaim, (c) => c !== null, (c) => { if (c !== null) this.#giveBack(c.queue, c.token) })
+      return this.#confirmed('claim', ahead > 0 ? [owner, leaseMs, '', '', ahead] : [owner, leaseMs], decodeClaim, (c) => c !== null, (c) => { if (c !== null) this.#giveBack(c.queue, c.token) })
     }
-    return this.#send('claim', handoff.claimArgs(owner, leaseMs, offerMs), (reply) => {
+    const args = handoff.claimArgs(owner, leaseMs, offerMs)
+    if (ahead > 0) args.push(ahead)
+    return this.#send('claim', args, (reply) => {
       const claimed = decodeClaim(reply)
       handoff.claimed(claimed, offerMs)
       return claimed

@@ -103,6 +103,25 @@ export function flowCases (t: Test, factory: HarnessFactory): void {
     t.same(end.ok ? end.next?.following ?? [] : null, [], 'nothing behind the last task')
   })
 
+  t.test('claim with a lookahead also returns the tasks queued behind the head, counting nothing', async (t) => {
+    const { s } = await setup(t, factory)
+    const ids: string[] = []
+    for (let i = 1; i <= 4; i++) ids.push((await s.enqueue(task('cl', i, i === 2 ? { requestId: 'req-2' } : {}))).id)
+    const first = notNull(t, await s.claim('owner-a', LEASE_MS, undefined, 2), 'claimed')
+    t.match(first, { id: ids[0], attempt: 1 })
+    t.same(first.following?.map((f) => [f.id, f.attempt, f.token, f.leaseExpiresAt, f.payload, f.requestId]),
+      [[ids[1], 1, first.token, first.leaseExpiresAt, '[2]', 'req-2'], [ids[2], 1, first.token, first.leaseExpiresAt, '[3]', undefined]], 'two tasks behind it, in order, under its lease')
+    t.same((await s.queueTasks('cl', 0, 10)).items.map((row) => row.attempts), [1, 0, 0, 0], 'only the head counts an attempt')
+    // Completing the head (as a pipelining worker's first ack does) hands the next one on with its attempt counted.
+    t.match(await s.complete(ref(first), ids[0], 'owner-a', LEASE_MS, true), { ok: true, next: { id: ids[1], attempt: 1 } })
+    await s.enqueue(task('other', 1))
+    const plain = notNull(t, await s.claim('owner-b', LEASE_MS), 'claimed without a lookahead')
+    t.equal(plain.following, undefined, 'no lookahead unless asked')
+    await s.enqueue(task('alone', 1))
+    const alone = notNull(t, await s.claim('owner-b', LEASE_MS, undefined, 5), 'claimed a queue of one')
+    t.same(alone.following ?? [], [], 'nothing behind the only task')
+  })
+
   t.test('claim takes waiting queues FIFO and never hands out a queue that is held', async (t) => {
     const { s, q } = await setup(t, factory)
     const [a, b, c] = q('a', 'b', 'c')

@@ -19,13 +19,19 @@
 --         for this long (the claimer blocks on its inbox meanwhile); '' for no offer
 -- ARGV[4] '1' when an earlier claim of this owner made an offer: it is taken
 --         back, and a head handed over meanwhile is returned first
+-- ARGV[5] lookahead (optional, pipelined acks): how many records after the
+--         claimed head to return as well; absent or '0': none
 --
 -- Returns nil when no queue is waiting, else
 -- {queue, record, attempt, token, leaseExpiresAt (ms), lastError or nil},
 -- with a 7th element 1 when the head was handed over (its lease was granted
--- when the offer was taken, after the claim that made it).
+-- when the offer was taken, after the claim that made it). With a lookahead,
+-- a claimed (not handed-over) head's reply is {queue, record, attempt, token,
+-- leaseExpiresAt, lastError or false, false, record…} with the records queued
+-- behind it (not started, nothing counted), as complete.lua's lookahead.
 local rcall = redis.call
 -- @include _grant
+-- @include _lookahead
 
 local offer = ARGV[2] .. '\t' .. ARGV[1]
 if ARGV[4] == '1' then
@@ -50,7 +56,9 @@ for _ = 1, 100 do
   local rec = num and rcall('LINDEX', KEYS[3] .. num, 0)
   if rec and rcall('HEXISTS', KEYS[4], queue) == 0 then
     local token, expiresAt, attempts, lastError = grantLease(KEYS[4], KEYS[5], KEYS[7], KEYS[6], queue, num, ARGV[1], ARGV[2])
-    return {queue, rec, attempts, token, expiresAt, lastError}
+    local lookahead = tonumber(ARGV[5] or '0') or 0
+    if lookahead < 1 then return {queue, rec, attempts, token, expiresAt, lastError} end
+    return appendLookahead({queue, rec, attempts, token, expiresAt, lastError, false}, KEYS[3] .. num, lookahead)
   end
 end
 if ARGV[3] and ARGV[3] ~= '' then rcall('ZADD', KEYS[8], nowMs() + tonumber(ARGV[3]), offer) end

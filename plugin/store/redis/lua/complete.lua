@@ -64,6 +64,7 @@ local rcall = redis.call
 -- @include _queue
 -- @include _lease
 -- @include _head
+-- @include _lookahead
 
 local now = nowMs()
 -- Completions counted once per call (pending and the 10 s stats bucket), not once per completion.
@@ -110,15 +111,7 @@ local function completeOne (queue, token, owner, leaseMs, keep, taskId, lookahea
     if flags ~= '1' then rcall('HSET', KEYS[3], queue, 1) end
     local lookahead = tonumber(lookaheadText) or 0
     if lookahead < 1 then return {1, nextRec, expiresAt} end
-    local reply = {1, nextRec, expiresAt, false, false}
-    -- Bounded in bytes too (payloads may be large): at least one record, then up to ~1 MB.
-    local bytes = 0
-    for _, rec in ipairs(rcall('LRANGE', listKey, 1, math.min(lookahead, 1000))) do
-      if bytes > 1000000 then break end
-      bytes = bytes + #rec
-      reply[#reply + 1] = rec
-    end
-    return reply
+    return appendLookahead({1, nextRec, expiresAt, false, false}, listKey, lookahead)
   end
 
   rcall('HDEL', KEYS[1], queue)

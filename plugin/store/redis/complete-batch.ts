@@ -11,11 +11,12 @@
  * turn too, so a turn's burst is one call, not one for its first completion
  * and one for the rest (as enqueue batching does). A lookahead is asked only
  * by a pipelined-acks holder (opt-in), whose next completions are the burst
- * of the tasks it then runs from that reply: after a claim, the first head's
- * completion goes alone, and the burst behind it was sent as two calls (its
- * first completion at once, the rest at the end of the turn). Measured in
- * the serial drain with pipelinedAcks 16 (burst 50): 6 → 5 script calls per
- * 50 tasks; see bench/README.md "pipelined drain, session 6".
+ * of the tasks it then runs from that reply. A head that came without its
+ * lookahead (claimed on enqueue, handed over; before claims carried one, the
+ * first head of every hold) has its completion go alone, and the burst behind
+ * it was sent as two calls (its first completion at once, the rest at the end
+ * of the turn): in the serial drain with pipelinedAcks 16 (burst 50), 6 → 5
+ * script calls per 50 tasks.
  *
  * Nothing about a completion changes: each is fenced by its own lease token,
  * handled by the script exactly as its own call would be, in the order made,

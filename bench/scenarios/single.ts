@@ -19,8 +19,9 @@ export async function serialDrain (bench: Bench): Promise<void> {
   await bench.interleave('serial-drain', bench.cfg.rounds, async (system, round) => {
     if (system === bench.systems[round % bench.systems.length]) await measureLimits(bench, 'serial-drain')
     await drainRun(bench, 'serial-drain', system, tasks, 0)
-    // The opt-in mode is its own row, never the fastify-fifo figure the targets are checked on.
-    if (system === 'fastify-fifo') await drainRun(bench, PIPELINED_DRAIN, system, tasks, PIPELINED_ACKS)
+    // The opt-in mode is its own row, never the fastify-fifo figure the targets are checked on
+    // (with --base, the base tree runs it too, so a change to it gets its paired ratios).
+    if (system === 'fastify-fifo' || system === 'fastify-fifo-base') await drainRun(bench, PIPELINED_DRAIN, system, tasks, PIPELINED_ACKS)
   })
 }
 

@@ -36,10 +36,16 @@ const MAX_BATCH = 64
 /** The script's 8 arguments of one completion (see complete.lua). */
 export type CompleteArgs = [queue: string, token: string, owner: string, leaseMs: number, keep: '1' | '0', taskId: string, lookahead: number, outcome: string]
 
+/**
+ * One completion waiting for its reply. The decoder is one function for all
+ * completions, given the completion's own arguments, not a closure made per
+ * completion: closures per task were most of what the hot path had left
+ * after the script calls themselves.
+ */
 interface Pending {
   args: CompleteArgs
-  /** Decodes this completion's reply and resolves its caller (a decode that throws rejects it). */
-  settle: (reply: unknown) => void
+  decode: (args: CompleteArgs, reply: unknown) => unknown
+  resolve: (value: unknown) => void
   reject: (err: unknown) => void
 }
 
@@ -58,22 +64,18 @@ export class CompleteBatcher {
     this.#send = send
   }
 
-  /** Queues one completion; resolves with `decode` of its own reply (complete.lua's per-completion reply). */
-  add<T> (args: CompleteArgs, decode: (reply: unknown) => T): Promise<T> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Queues one completion; resolves with `decode(args, reply)` of its own reply
+   * (complete.lua's per-completion reply), or rejects with what decode throws.
+   */
+  add<T> (args: CompleteArgs, decode: (args: CompleteArgs, reply: unknown) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       const now = this.#batch === null && this.#sending === 0 && !this.#lastBurst
       if (this.#batch === null) {
         this.#batch = []
         if (!now) setImmediate(this.#flushSoon)
       }
-      const settle = (reply: unknown): void => {
-        try {
-          resolve(decode(reply))
-        } catch (err) {
-          reject(err)
-        }
-      }
-      this.#batch.push({ args, settle, reject })
+      this.#batch.push({ args, decode, resolve: resolve as Pending['resolve'], reject })
       if (now || this.#batch.length >= MAX_BATCH) this.#flush()
     })
   }
@@ -90,7 +92,14 @@ export class CompleteBatcher {
     this.#sending++
     this.#send(args).finally(() => { this.#sending-- }).then((reply) => {
       if (!Array.isArray(reply) || reply.length !== batch.length) throw new Error(`fifo: complete returned ${Array.isArray(reply) ? reply.length : typeof reply} replies for ${batch.length} completions`)
-      for (let i = 0; i < batch.length; i++) batch[i].settle(reply[i])
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i]
+        try {
+          p.resolve(p.decode(p.args, reply[i]))
+        } catch (err) {
+          p.reject(err)
+        }
+      }
     }).catch((err: unknown) => {
       for (const p of batch) p.reject(err)
     })

@@ -258,21 +258,24 @@ export class RedisStore implements Store {
 
   complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0, outcome?: string): Promise<CompleteResult> {
     const args: CompleteArgs = [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0', taskId, Math.max(0, Math.floor(lookahead)), outcome ?? '']
-    const decode = (reply: unknown): CompleteResult => {
-      const r = reply as ReplyList
-      if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
-      // A waiter in this store hears it now, before this worker goes on, not after the notice's own trip.
-      if (outcome !== undefined) this.#outcomes.waiters.deliver(taskId, outcome)
-      if (r[0] === 0) return { ok: true, next: null }
-      // r[3]/r[4] are set only when a retried call hands back a head it had already counted.
-      const expiresAt = Number(r[2])
-      const next = claimedTask(lease.queue, String(r[1]), r[3] === undefined || r[3] === null ? 1 : Number(r[3]), lease.token, expiresAt, str(r[4]))
-      if (r.length > 5) next.following = r.slice(5).map((rec) => claimedTask(lease.queue, String(rec), 1, lease.token, expiresAt, null))
-      return { ok: true, next }
-    }
     // With `replicas`, each completion is its own call with its own WAIT outcome (as before batching).
-    if (this.#replicas !== null) return this.#confirmed('complete', args, (reply) => decode((reply as ReplyList)[0]), (result) => result.ok)
-    return this.#completions.add(args, decode)
+    if (this.#replicas !== null) return this.#confirmed('complete', args, (reply) => this.#decodeComplete(args, (reply as ReplyList)[0]), (result) => result.ok)
+    return this.#completions.add(args, this.#decodeComplete)
+  }
+
+  /** One completion's reply (complete.lua), read with the completion's own arguments: one function, no closure per task. */
+  readonly #decodeComplete = (args: CompleteArgs, reply: unknown): CompleteResult => {
+    const r = reply as ReplyList
+    if (r[0] === ScriptOutcome.Fenced) return { ok: false, fenced: true }
+    const [queue, token, , , , taskId, , outcome] = args
+    // A waiter in this store hears it now, before this worker goes on, not after the notice's own trip.
+    if (outcome !== '') this.#outcomes.waiters.deliver(taskId, outcome)
+    if (r[0] === 0) return { ok: true, next: null }
+    // r[3]/r[4] are set only when a retried call hands back a head it had already counted.
+    const expiresAt = Number(r[2])
+    const next = claimedTask(queue, String(r[1]), r[3] === undefined || r[3] === null ? 1 : Number(r[3]), token, expiresAt, str(r[4]))
+    if (r.length > 5) next.following = r.slice(5).map((rec) => claimedTask(queue, String(rec), 1, token, expiresAt, null))
+    return { ok: true, next }
   }
 
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {

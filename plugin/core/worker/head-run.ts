@@ -45,16 +45,44 @@ export async function runHead (s: WorkerState, hold: Hold, task: ClaimedTask): P
     // Earlier runs were lost (crash or lease loss) and used up the attempts.
     return failure(def, task, `attempt ${task.attempt} exceeds attempts (${def.attempts}): earlier runs were lost to a crash or a lost lease${task.lastError === undefined ? '' : `; last error: ${task.lastError}`}`, false)
   }
-  if (def.limiter === undefined) {
-    const outcome = await invoke(s, hold, def, task, args, null)
-    return isBackoff(outcome) ? await backOff(s, hold, def, task, outcome) : outcome
+  if (!s.permits.tryTake() && !await waitForPermit(s, hold, task)) return 'released'
+  let outcome: 'succeeded' | FailInput | Backoff
+  try {
+    if (def.limiter === undefined) {
+      outcome = await invoke(s, hold, def, task, args, null)
+    } else {
+      hold.limiter = null
+      const gate = await takeToken(s, hold, def, task, args)
+      if (gate === 'released' || (gate !== null && 'error' in gate)) return gate
+      outcome = await invoke(s, hold, def, task, args, gate)
+      releaseSlot(s, hold)
+    }
+  } finally {
+    // The handler has settled: its permit goes to another held queue's head while this completion is on the wire.
+    s.permits.give()
   }
-  hold.limiter = null
-  const gate = await takeToken(s, hold, def, task, args)
-  if (gate === 'released' || (gate !== null && 'error' in gate)) return gate
-  const outcome = await invoke(s, hold, def, task, args, gate)
-  releaseSlot(s, hold)
   return isBackoff(outcome) ? await backOff(s, hold, def, task, outcome) : outcome
+}
+
+/**
+ * Every run permit is taken: waits briefly for one (permits.ts). True when
+ * the head may start. Otherwise the hold ends: the lease was lost, or the
+ * queue is given back with its head not started (attempt un-counted) so an
+ * instance with a free permit runs it.
+ */
+async function waitForPermit (s: WorkerState, hold: Hold, task: ClaimedTask): Promise<boolean> {
+  const how = s.claiming ? await s.permits.wait((end) => { hold.endRun = end }) : 'give-back'
+  hold.endRun = null
+  if (how === 'run') {
+    if (leaseStillOurs(s, hold)) return true
+    s.permits.give()
+    if (!hold.lost) fenced(s, hold, task)
+    return false
+  }
+  if (how === 'lost' || hold.lost) return false
+  hold.settling = true
+  await settle(s, hold, async () => await s.o.store.release(hold.lease, false))
+  return false
 }
 
 function isBackoff (outcome: 'succeeded' | FailInput | Backoff): outcome is Backoff {

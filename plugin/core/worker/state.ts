@@ -5,6 +5,7 @@ import type { Registry } from '../registry'
 import type { RunOutcome, RunSpan, Tracing } from '../tracing'
 import type { ClaimedTask, CompleteResult, InstanceInfo, LeaseRef, Store } from '../../store/store'
 import type { HeldSlot } from './limits'
+import { MAX_HOLDS_FACTOR, Permits } from './permits'
 
 export interface WorkerOptions {
   store: Store
@@ -79,6 +80,10 @@ export function endSpan (hold: Hold, outcome: RunOutcome): void {
 export class WorkerState {
   readonly o: WorkerOptions
   readonly holds = new Map<string, Hold>()
+  /** `concurrency` run permits: handlers running at once (permits.ts). */
+  readonly permits: Permits
+  /** Queues this instance may hold: more than `concurrency`, so a head runs while another's completion is in flight. */
+  readonly maxHolds: number
   claiming = false
   closing = false
   /** Slots promised to enqueues in flight that offered to claim their task. */
@@ -93,6 +98,17 @@ export class WorkerState {
 
   constructor (options: WorkerOptions) {
     this.o = options
+    this.permits = new Permits(options.concurrency, () => { this.wakeLoop() })
+    this.maxHolds = options.concurrency * MAX_HOLDS_FACTOR
+  }
+
+  /**
+   * True when a claimed queue could start at once: a run permit is free (so
+   * no head waits for one either) and the holds are below their cap.
+   * Enqueues in flight that offered to claim count as running.
+   */
+  roomToClaim (): boolean {
+    return this.permits.running + this.reserved < this.o.concurrency && this.holds.size + this.reserved < this.maxHolds
   }
 
   background (work: Promise<void>): void {

@@ -7,10 +7,11 @@ import { shutdown } from './shutdown'
 import { sleep, WorkerState, type Hold, type WorkerOptions } from './state'
 
 /**
- * Runs the queues inside the server: one claim loop fills up to `concurrency`
- * holds; each hold runs its queue's heads one after another (queue-run.ts)
- * until the queue is empty, the fairness burst is spent, or the instance
- * closes. Lease keeping is in leases.ts, shutdown in shutdown.ts.
+ * Runs the queues inside the server: one claim loop takes queues (holds)
+ * while a run permit is free; each hold runs its queue's heads one after
+ * another (queue-run.ts), each head under one of `concurrency` run permits
+ * (permits.ts), until the queue is empty, the fairness burst is spent, or the
+ * instance closes. Lease keeping is in leases.ts, shutdown in shutdown.ts.
  */
 export class Worker {
   readonly #s: WorkerState
@@ -59,7 +60,7 @@ export class Worker {
   enqueue (task: NewTask): Promise<EnqueueResult> {
     const s = this.#s
     const store = s.o.store
-    if (!s.claiming || s.holds.size + s.reserved >= s.o.concurrency || s.o.registry.get(task.name) === undefined) {
+    if (!s.claiming || !s.roomToClaim() || s.o.registry.get(task.name) === undefined) {
       return store.enqueue(task)
     }
     s.reserved++
@@ -79,6 +80,8 @@ export class Worker {
   /** preClose: take no new queues. Running heads go on. */
   stopClaiming (): void {
     this.#s.claiming = false
+    // Heads waiting for a run permit have not started: their queues go to other instances now.
+    this.#s.permits.giveBackAll()
     this.#s.o.store.interruptWait()
     this.#s.wakeLoop()
   }
@@ -105,7 +108,7 @@ export class Worker {
     let offeredAt = 0
     let failures = 0
     while (s.claiming) {
-      if (s.holds.size + s.reserved >= s.o.concurrency) {
+      if (!s.roomToClaim()) {
         await new Promise<void>((resolve) => { s.slotFreed = resolve })
         continue
       }
@@ -136,9 +139,10 @@ export class Worker {
       // A head handed over twice under one lease (its inbox pop lost in a failover without
       // `replicas`, then popped again on the promoted replica) is already running here.
       if (s.holds.get(claimed.queue)?.lease.token === claimed.token) continue
-      if (!s.claiming || s.holds.size + s.reserved >= s.o.concurrency) {
-        // Closing began while the claim was in flight, or a queue claimed on enqueue took the
-        // last slot while a handed one was on its way: give it straight back.
+      if (!s.claiming || s.holds.size + s.reserved >= s.maxHolds) {
+        // Closing began while the claim was in flight, or queues claimed on enqueue took the
+        // last holds while a handed one was on its way: give it straight back. (A head that
+        // only finds every run permit taken waits briefly for one; see permits.ts.)
         await s.o.store.release({ queue: claimed.queue, token: claimed.token }, false).catch(() => {})
         continue
       }

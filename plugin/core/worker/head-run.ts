@@ -68,7 +68,9 @@ export async function runHead (s: WorkerState, hold: Hold, task: ClaimedTask): P
  * Every run permit is taken: waits briefly for one (permits.ts). True when
  * the head may start. Otherwise the hold ends: the lease was lost, or the
  * queue is given back with its head not started (attempt un-counted) so an
- * instance with a free permit runs it.
+ * instance with a free permit runs it. No completion of this queue is in
+ * flight here (pipelined acks run ahead only while a permit is free), so the
+ * release cannot overtake one.
  */
 async function waitForPermit (s: WorkerState, hold: Hold, task: ClaimedTask): Promise<boolean> {
   const how = s.claiming ? await s.permits.wait((end) => { hold.endRun = end }) : 'give-back'

@@ -105,8 +105,10 @@ function takeOutcome (hold: Hold): string | undefined {
 /** A task may run ahead of its predecessor's stored completion only when nothing but its own run can stop it. */
 function canRunAhead (s: WorkerState, task: ClaimedTask): boolean {
   // A head that needs a limiter token takes it right before it starts, not ahead of its predecessor's completion.
+  // And a run permit must be free now: a head that waited for one could be given back (permits.ts)
+  // while completions before it are still on the wire.
   const def = s.o.registry.get(task.name)
-  return task.corrupt === undefined && def !== undefined && def.limiter === undefined
+  return task.corrupt === undefined && def !== undefined && def.limiter === undefined && s.permits.free
 }
 
 /**

@@ -82,6 +82,7 @@ async function waitForPermit (s: WorkerState, hold: Hold, task: ClaimedTask): Pr
     return false
   }
   if (how === 'lost' || hold.lost) return false
+  if (s.claiming) s.gaveBack()
   hold.settling = true
   await settle(s, hold, async () => await s.o.store.release(hold.lease, false))
   return false

@@ -23,6 +23,15 @@ export const MAX_HOLDS_FACTOR = 2
  */
 export const PERMIT_WAIT_MS = 5
 
+/**
+ * After a head was given back for want of a permit, the instance claims no
+ * queue beyond `concurrency` holds for this long: it had taken more than its
+ * permits could run (with few runnable queues, an idle instance is usually
+ * there to run them), and claiming again at once would only repeat the
+ * claim and the give-back.
+ */
+export const EXTRA_CLAIM_PAUSE_MS = 50
+
 /** How a wait for a permit ended: 'run' (the permit is the caller's), 'give-back' (waited too long, or closing), 'lost' (the lease). */
 export type PermitWait = 'run' | 'give-back' | 'lost'
 

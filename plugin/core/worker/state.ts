@@ -5,7 +5,7 @@ import type { Registry } from '../registry'
 import type { RunOutcome, RunSpan, Tracing } from '../tracing'
 import type { ClaimedTask, CompleteResult, InstanceInfo, LeaseRef, Store } from '../../store/store'
 import type { HeldSlot } from './limits'
-import { MAX_HOLDS_FACTOR, Permits } from './permits'
+import { EXTRA_CLAIM_PAUSE_MS, MAX_HOLDS_FACTOR, Permits } from './permits'
 
 export interface WorkerOptions {
   store: Store
@@ -84,6 +84,8 @@ export class WorkerState {
   readonly permits: Permits
   /** Queues this instance may hold: more than `concurrency`, so a head runs while another's completion is in flight. */
   readonly maxHolds: number
+  /** Until when (Date.now()) no queue is claimed beyond `concurrency` holds (set by a give-back). */
+  #extraPausedUntil = 0
   claiming = false
   closing = false
   /** Slots promised to enqueues in flight that offered to claim their task. */
@@ -104,11 +106,19 @@ export class WorkerState {
 
   /**
    * True when a claimed queue could start at once: a run permit is free (so
-   * no head waits for one either) and the holds are below their cap.
+   * no head waits for one either) and the holds are below their cap — below
+   * `concurrency` for a while after a give-back (EXTRA_CLAIM_PAUSE_MS).
    * Enqueues in flight that offered to claim count as running.
    */
   roomToClaim (): boolean {
-    return this.permits.running + this.reserved < this.o.concurrency && this.holds.size + this.reserved < this.maxHolds
+    if (this.permits.running + this.reserved >= this.o.concurrency) return false
+    const held = this.holds.size + this.reserved
+    return held < this.o.concurrency || (held < this.maxHolds && Date.now() >= this.#extraPausedUntil)
+  }
+
+  /** A head was given back for want of a permit: hold no more than `concurrency` queues for a while. */
+  gaveBack (): void {
+    this.#extraPausedUntil = Date.now() + EXTRA_CLAIM_PAUSE_MS
   }
 
   background (work: Promise<void>): void {

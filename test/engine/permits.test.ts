@@ -108,9 +108,12 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
       const idle = await b.app({ concurrency: 1, leaseMs: 30_000 })
       idle.fifo.define('gated', { queue: (q: string) => q }, handler('idle'))
       await idle.ready()
-      const a = await b.app({ concurrency: 1, leaseMs: 30_000 })
+      // `a` claims once at start, finds nothing and blocks for sweepMs; after EXTRA_CLAIM_PAUSE_MS
+      // (50 ms) it may hold a queue beyond its one permit again.
+      const a = await b.app({ concurrency: 1, leaseMs: 30_000, sweepMs: 5000 })
       const stepA = a.fifo.define('gated', { queue: (q: string) => q }, handler('a'))
       await a.ready()
+      await sleep(100)
       enqueueQ1 = () => { stepA('q1', 0).catch(() => {}) }
       await stepA('q0', 0)
       await stepA('q0', 1)

@@ -82,7 +82,7 @@ async function waitForPermit (s: WorkerState, hold: Hold, task: ClaimedTask): Pr
     return false
   }
   if (how === 'lost' || hold.lost) return false
-  if (s.claiming) s.gaveBack()
+  if (s.claiming) s.pauseExtraHolds()
   hold.settling = true
   await settle(s, hold, async () => await s.o.store.release(hold.lease, false))
   return false

@@ -24,11 +24,12 @@ export const MAX_HOLDS_FACTOR = 2
 export const PERMIT_WAIT_MS = 5
 
 /**
- * After a head was given back for want of a permit, the instance claims no
- * queue beyond `concurrency` holds for this long: it had taken more than its
- * permits could run (with few runnable queues, an idle instance is usually
- * there to run them), and claiming again at once would only repeat the
- * claim and the give-back.
+ * After a claim found no runnable queue, or a head was given back for want of
+ * a permit, the instance claims no queue beyond `concurrency` holds for this
+ * long. Extra holds pay only while runnable queues outnumber the permits
+ * (then no instance is idle); with few runnable queues an extra hold takes a
+ * queue that an instance with a free permit would run at once, and makes this
+ * instance's own queues share its permits.
  */
 export const EXTRA_CLAIM_PAUSE_MS = 50
 

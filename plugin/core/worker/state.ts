@@ -84,7 +84,7 @@ export class WorkerState {
   readonly permits: Permits
   /** Queues this instance may hold: more than `concurrency`, so a head runs while another's completion is in flight. */
   readonly maxHolds: number
-  /** Until when (Date.now()) no queue is claimed beyond `concurrency` holds (set by a give-back). */
+  /** Until when (Date.now()) no queue is claimed beyond `concurrency` holds (see pauseExtraHolds). */
   #extraPausedUntil = 0
   claiming = false
   closing = false
@@ -107,7 +107,8 @@ export class WorkerState {
   /**
    * True when a claimed queue could start at once: a run permit is free (so
    * no head waits for one either) and the holds are below their cap — below
-   * `concurrency` for a while after a give-back (EXTRA_CLAIM_PAUSE_MS).
+   * `concurrency` for a while after an empty claim or a give-back
+   * (EXTRA_CLAIM_PAUSE_MS).
    * Enqueues in flight that offered to claim count as running.
    */
   roomToClaim (): boolean {
@@ -116,8 +117,8 @@ export class WorkerState {
     return held < this.o.concurrency || (held < this.maxHolds && Date.now() >= this.#extraPausedUntil)
   }
 
-  /** A head was given back for want of a permit: hold no more than `concurrency` queues for a while. */
-  gaveBack (): void {
+  /** A claim found nothing, or a head was given back for want of a permit: hold no more than `concurrency` queues for a while. */
+  pauseExtraHolds (): void {
     this.#extraPausedUntil = Date.now() + EXTRA_CLAIM_PAUSE_MS
   }
 

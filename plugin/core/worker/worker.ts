@@ -124,7 +124,10 @@ export class Worker {
         await sleep(Math.min(1000, 50 * 2 ** Math.min(failures, 5)))
         continue
       }
-      if (claimed === null) offeredAt = sentAt
+      if (claimed === null) {
+        offeredAt = sentAt
+        s.pauseExtraHolds()
+      }
       let woken: boolean | ClaimedTask = false
       if (claimed === null) {
         try {

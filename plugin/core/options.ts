@@ -61,9 +61,10 @@ export interface FifoOptions<Auth = unknown> {
    */
   prefix?: string
   /**
-   * Handlers this instance runs at once. It may hold up to twice as many
-   * queues, so one queue's head runs while another's completion is on its
-   * way to the store (README "How it works", run permits).
+   * Handlers this instance runs at once. While runnable queues outnumber
+   * them it may hold up to twice as many queues, so one queue's head runs
+   * while another's completion is on its way to the store (README "How it
+   * works", run permits).
    * @default 8
    */
   concurrency?: number

@@ -101,7 +101,7 @@ export class MemoryStore implements Store {
     return claimed
   }
 
-  async complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0, outcome?: string): Promise<CompleteResult> {
+  async complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0, outcome?: string, claimNext = false): Promise<CompleteResult> {
     const s = this.#state
     const q = s.leased(lease)
     if (q === null) return { ok: false, fenced: true }
@@ -124,7 +124,10 @@ export class MemoryStore implements Store {
     s.unlease(q)
     // Back of the line: a queue that ran its burst lets the others have a turn (G7).
     s.reschedule(q, 'back')
-    return { ok: true, next: null }
+    // claimNext: the first waiting queue is the caller's now, as claim() would make it.
+    const name = claimNext ? s.ready.shift() : undefined
+    if (name === undefined) return { ok: true, next: null }
+    return { ok: true, next: null, claimed: s.grant(s.queue(name), owner, leaseMs) }
   }
 
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {

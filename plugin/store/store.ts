@@ -92,8 +92,14 @@ export interface Store {
    * `outcome` (waited tasks only, see waitOutcome): when `taskId` is removed, the
    * store keeps this text as the task's outcome for OUTCOME_TTL_MS and notifies
    * its waiters, in the same atomic step. Without it nothing more is written.
+   *
+   * `claimNext` (the caller has room for another queue): when this completion
+   * releases the lease, the store also claims the first waiting queue for
+   * `owner`, as `claim` would, and returns it as `claimed` — one call instead of
+   * a completion and a claim. A store may ignore it (no `claimed`, the caller
+   * claims as usual).
    */
-  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead?: number, outcome?: string): Promise<CompleteResult>
+  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead?: number, outcome?: string, claimNext?: boolean): Promise<CompleteResult>
 
   /** Records a failure of the head (checking the token) and releases the lease. See FailInput. */
   fail (lease: LeaseRef, input: FailInput): Promise<FailResult>

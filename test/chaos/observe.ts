@@ -55,15 +55,17 @@ export function observeStore (store: Store, log: { write: (body: EventBody) => v
     return result
   }
 
-  store.complete = async (lease, taskId, owner, leaseMs, keep, lookahead) => {
+  store.complete = async (lease, taskId, owner, leaseMs, keep, lookahead, outcome, claimNext) => {
     const k = key(lease.queue, lease.token)
     const head = heads.get(k) ?? { id: '?', seq: -1, attempt: -1 }
     const ref = { id: head.id, queue: lease.queue, seq: head.seq, attempt: head.attempt }
     try {
-      const result = await complete(lease, taskId, owner, leaseMs, keep, lookahead)
+      const result = await complete(lease, taskId, owner, leaseMs, keep, lookahead, outcome, claimNext)
       log.write({ type: 'settle', ...ref, op: 'complete', result: result.ok ? 'ok' : 'fenced' })
       heads.delete(k)
       if (result.ok) remember(result.next)
+      // A completion that released its queue may come back holding another one (claimNext).
+      if (result.ok && result.claimed !== undefined) remember(result.claimed)
       return result
     } catch (err) {
       log.write({ type: 'settle', ...ref, op: 'complete', result: 'error', error: errorCode(err) })

@@ -1,4 +1,5 @@
 import { claimOnEnqueueCases } from './cases/claim-on-enqueue'
+import { claimNextCases } from './cases/claim-next'
 import { extrasCases } from './cases/extras'
 import { failureCases } from './cases/failures'
 import { flowCases } from './cases/flow'
@@ -25,6 +26,7 @@ export function contractSuite (t: Test, factory: HarnessFactory, features: Store
   t.test('failures, retries, halts and dead letters', async (t) => { failureCases(t, factory) })
   t.test('leases, fencing, heartbeats, sweep and parking', async (t) => { leaseCases(t, factory) })
   t.test('claim on enqueue', async (t) => { claimOnEnqueueCases(t, factory) })
+  t.test('claim with a completion', async (t) => { claimNextCases(t, factory) })
   t.test('pause, resume, dedupe and returned copies', async (t) => { operatorCases(t, factory, features) })
   t.test('admin reads', async (t) => { readCases(t, factory) })
   t.test('waiting for work', async (t) => { wakeCases(t, factory) })

@@ -26,8 +26,8 @@ function runsScript (args: string[], name: ScriptName, queue: string): boolean {
   const argv = args.slice(3 + Number(args[2]))
   // enqueue: owner, leaseMs, then 7 fields per task, the queue first.
   if (name === 'enqueue') return argv.some((a, i) => i >= 2 && (i - 2) % 7 === 0 && a === queue)
-  // complete: 8 fields per completion, the queue first (one call may carry several).
-  if (name === 'complete') return argv.some((a, i) => i % 8 === 0 && a === queue)
+  // complete: 9 fields per completion, the queue first (one call may carry several).
+  if (name === 'complete') return argv.some((a, i) => i % 9 === 0 && a === queue)
   return argv[0] === queue
 }
 

@@ -48,21 +48,26 @@ async function runHeads (s: WorkerState, hold: Hold): Promise<void> {
       continue
     }
     let next: ClaimedTask | null | 'fenced' | 'stop'
+    // Another queue the store claimed for this instance with the completion (claimNext), run once this hold ends.
+    let claimed: ClaimedTask | undefined
     const sentAt = Date.now()
     hold.settling = true
     if (step === 'succeeded') {
       // Sent before the pipelined acks are awaited, so it costs no extra round trip.
       const outcome = takeOutcome(hold)
-      let first: Promise<CompleteResult> | null = store.complete(hold.lease, task.id, instance.id, leaseMs, keep, ahead, outcome)
+      // When this completion releases the queue, the slot it frees takes the next waiting queue in the same call.
+      const claimNext = s.claiming && !s.closing
+      let first: Promise<CompleteResult> | null = store.complete(hold.lease, task.id, instance.id, leaseMs, keep, ahead, outcome, claimNext)
       if (acks.length > 0) {
         // Handled below, after the acks (marked handled now so a quick rejection is not reported as unhandled).
         first.catch(() => {})
         if (!await flushAcks(s, hold, acks)) return
       }
       next = await settle(s, hold, async () => {
-        const reply = first ?? store.complete(hold.lease, task.id, instance.id, leaseMs, keep, ahead, outcome)
+        const reply = first ?? store.complete(hold.lease, task.id, instance.id, leaseMs, keep, ahead, outcome, claimNext)
         first = null
         const r = await reply
+        if (r.ok && r.claimed !== undefined) claimed = r.claimed
         return r.ok ? r.next : 'fenced'
       })
       if (next !== 'fenced' && next !== 'stop') {
@@ -85,7 +90,10 @@ async function runHeads (s: WorkerState, hold: Hold): Promise<void> {
       fenced(s, hold, task)
       return
     }
-    if (next === null || next === 'stop') return
+    if (next === null || next === 'stop') {
+      if (claimed !== undefined) s.adopt(claimed, sentAt)
+      return
+    }
     following = next.following ?? []
     hold.settling = acks.length > 0
     hold.task = next

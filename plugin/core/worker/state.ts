@@ -91,6 +91,12 @@ export class WorkerState {
   /** Slots promised to enqueues in flight that offered to claim their task. */
   reserved = 0
   slotFreed: (() => void) | null = null
+  /**
+   * Takes a queue claimed outside the claim loop (on enqueue, or with a
+   * completion that released its queue) into a hold, in the worker's own
+   * async context; gives it back when the worker no longer claims.
+   */
+  adopt: (claimed: ClaimedTask, sentAt: number) => void = () => {}
   heartbeatTimer: NodeJS.Timeout | null = null
   sweepTimer: NodeJS.Timeout | null = null
   readonly retryTimers = new Set<NodeJS.Timeout>()

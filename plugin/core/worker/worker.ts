@@ -15,8 +15,6 @@ import { sleep, WorkerState, type Hold, type WorkerOptions } from './state'
  */
 export class Worker {
   readonly #s: WorkerState
-  /** Starts a hold outside the caller's async context (set by start()). */
-  #adopt: (claimed: ClaimedTask, sentAt: number) => void = () => {}
   #loop: Promise<void> | null = null
   #closePromise: Promise<void> | null = null
 
@@ -39,7 +37,7 @@ export class Worker {
     s.background(sweep(s))
     // A task claimed on enqueue runs in the worker's context, not in the request (or
     // handler) that enqueued it: nothing the caller keeps in AsyncLocalStorage leaks into it.
-    this.#adopt = AsyncResource.bind((claimed: ClaimedTask, sentAt: number) => {
+    s.adopt = AsyncResource.bind((claimed: ClaimedTask, sentAt: number) => {
       if (s.claiming) {
         this.#hold(claimed, sentAt)
       } else {
@@ -68,7 +66,7 @@ export class Worker {
     return store.enqueue(task, { owner: s.o.instance.id, leaseMs: s.o.leaseMs }).then((result) => {
       s.reserved--
       if (result.claimed === undefined) s.wakeLoop()
-      else this.#adopt(result.claimed, sentAt)
+      else s.adopt(result.claimed, sentAt)
       return result
     }, (err: unknown) => {
       s.reserved--

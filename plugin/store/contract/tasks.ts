@@ -93,7 +93,8 @@ export interface LeaseRef {
 }
 
 export type CompleteResult =
-  | { ok: true, next: ClaimedTask | null }
+  /** `claimed`: another queue claimed for the caller when the lease was released (complete's claimNext). */
+  | { ok: true, next: ClaimedTask | null, claimed?: ClaimedTask }
   | { ok: false, fenced: true }
 
 /** How long a waited task's outcome is kept for `waitOutcome` (ms). */

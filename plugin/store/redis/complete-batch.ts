@@ -33,8 +33,8 @@
  */
 const MAX_BATCH = 64
 
-/** The script's 8 arguments of one completion (see complete.lua). */
-export type CompleteArgs = [queue: string, token: string, owner: string, leaseMs: number, keep: '1' | '0', taskId: string, lookahead: number, outcome: string]
+/** The script's 9 arguments of one completion (see complete.lua). */
+export type CompleteArgs = [queue: string, token: string, owner: string, leaseMs: number, keep: '1' | '0', taskId: string, lookahead: number, outcome: string, claimNext: '1' | '']
 
 /**
  * One completion waiting for its reply. The decoder is one function for all

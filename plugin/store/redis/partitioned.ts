@@ -181,12 +181,14 @@ export class PartitionedRedisStore implements Store {
     return null
   }
 
-  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead?: number, outcome?: string): Promise<CompleteResult> {
+  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead?: number, outcome?: string, claimNext?: boolean): Promise<CompleteResult> {
     const i = queuePartition(lease.queue, this.#n)
     const local = splitId(taskId, this.#n)?.id ?? taskId
-    return this.partitions[i].complete(lease, local, owner, leaseMs, keep, lookahead, outcome).then((r) => {
+    // A queue claimed with the completion comes from the same partition (its ready list is the one the script sees).
+    return this.partitions[i].complete(lease, local, owner, leaseMs, keep, lookahead, outcome, claimNext).then((r) => {
       if (r.ok && r.next !== null) this.#claimed(i, r.next)
       else this.#touch(i)
+      if (r.ok && r.claimed !== undefined) this.#claimed(i, r.claimed)
       return r
     })
   }

@@ -256,8 +256,9 @@ export class RedisStore implements Store {
     })
   }
 
-  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0, outcome?: string): Promise<CompleteResult> {
-    const args: CompleteArgs = [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0', taskId, Math.max(0, Math.floor(lookahead)), outcome ?? '']
+  complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead = 0, outcome?: string, claimNext = false): Promise<CompleteResult> {
+    // With `replicas` a claim's lease must be confirmed by WAIT before it is used (#confirmed): the claim loop does that.
+    const args: CompleteArgs = [lease.queue, lease.token, owner, leaseMs, keep ? '1' : '0', taskId, Math.max(0, Math.floor(lookahead)), outcome ?? '', claimNext && this.#replicas === null ? '1' : '']
     // With `replicas`, each completion is its own call with its own WAIT outcome (as before batching).
     if (this.#replicas !== null) return this.#confirmed('complete', args, (reply) => this.#decodeComplete(args, (reply as ReplyList)[0]), (result) => result.ok)
     return this.#completions.add(args, this.#decodeComplete)
@@ -271,6 +272,8 @@ export class RedisStore implements Store {
     // A waiter in this store hears it now, before this worker goes on, not after the notice's own trip.
     if (outcome !== '') this.#outcomes.waiters.deliver(taskId, outcome)
     if (r[0] === 0) return { ok: true, next: null }
+    // Released, and another queue claimed for the caller (claimNext): claim's reply after the 2.
+    if (r[0] === 2) return { ok: true, next: null, claimed: decodeClaim(r.slice(1)) ?? undefined }
     // r[3]/r[4] are set only when a retried call hands back a head it had already counted.
     const expiresAt = Number(r[2])
     const next = claimedTask(queue, String(r[1]), r[3] === undefined || r[3] === null ? 1 : Number(r[3]), token, expiresAt, str(r[4]))

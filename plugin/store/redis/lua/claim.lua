@@ -30,8 +30,7 @@
 -- leaseExpiresAt, lastError or false, false, record…} with the records queued
 -- behind it (not started, nothing counted), as complete.lua's lookahead.
 local rcall = redis.call
--- @include _grant
--- @include _lookahead
+-- @include _claim
 
 local offer = ARGV[2] .. '\t' .. ARGV[1]
 if ARGV[4] == '1' then
@@ -48,18 +47,7 @@ if ARGV[4] == '1' then
   end
 end
 
--- Entries that cannot run (a bug or a hand edit) are dropped rather than claimed; the loop is bounded.
-for _ = 1, 100 do
-  local queue = rcall('LPOP', KEYS[1])
-  if not queue then break end
-  local num = rcall('HGET', KEYS[2], queue)
-  local rec = num and rcall('LINDEX', KEYS[3] .. num, 0)
-  if rec and rcall('HEXISTS', KEYS[4], queue) == 0 then
-    local token, expiresAt, attempts, lastError = grantLease(KEYS[4], KEYS[5], KEYS[7], KEYS[6], queue, num, ARGV[1], ARGV[2])
-    local lookahead = tonumber(ARGV[5] or '0') or 0
-    if lookahead < 1 then return {queue, rec, attempts, token, expiresAt, lastError} end
-    return appendLookahead({queue, rec, attempts, token, expiresAt, lastError, false}, KEYS[3] .. num, lookahead)
-  end
-end
+local claimed = claimWaiting(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[7], KEYS[6], ARGV[1], ARGV[2], tonumber(ARGV[5] or '0') or 0)
+if claimed then return claimed end
 if ARGV[3] and ARGV[3] ~= '' then rcall('ZADD', KEYS[8], nowMs() + tonumber(ARGV[3]), offer) end
 return false

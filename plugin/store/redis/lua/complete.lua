@@ -36,8 +36,10 @@
 -- KEYS[10] qname   HASH number → queue
 -- KEYS[11] moved   HASH id → queue, for requeued tasks
 -- KEYS[12] res     prefix of outcome keys of waited tasks; also their pub/sub channel
+-- KEYS[13] token   counter of fencing tokens (claimNext)
+-- KEYS[14] epoch   STRING <epoch>:<master replid> of the tokens (claimNext, see _grant.lua)
 --
--- ARGV: 8 fields per completion:
+-- ARGV: 9 fields per completion:
 --   queue
 --   token of the caller's lease
 --   owner: instance id of the caller
@@ -51,9 +53,16 @@
 --   outcome: only for a task someone waits on (wait flag in its extras): the
 --     outcome text, kept at res:<taskId> for 5 minutes and SPUBLISHed as
 --     `<taskId>\n<outcome>` on the res channel. '': nothing more is done.
+--   claimNext: '1' when the caller has room for another queue: if this
+--     completion releases the lease (the queue is empty, paused, or its
+--     burst is spent), the first waiting queue is claimed for the caller in
+--     the same call, exactly as `claim` would (see _claim.lua), which saves
+--     the claim's round trip and its call. '': never.
 --
 -- Returns one reply per completion, in order: {-1} when fenced (lease lost or
--- expired; nothing changed), {0} when the lease was released, or {1, record,
+-- expired; nothing changed), {0} when the lease was released, {2, queue,
+-- record, attempt, token, leaseExpiresAt, lastError or nil} when it was released
+-- and claimNext took another queue (claim's reply after the 2), or {1, record,
 -- leaseExpiresAt (ms)} for the next head (attempt 1, no last error, same
 -- token), followed with a lookahead by {false, false, record…} of the tasks
 -- behind it (not started, nothing counted); a retried call returns {1,
@@ -64,13 +73,26 @@ local rcall = redis.call
 -- @include _queue
 -- @include _lease
 -- @include _head
--- @include _lookahead
+-- @include _claim
 
 local now = nowMs()
 -- Completions counted once per call (pending and the 10 s stats bucket), not once per completion.
 local completed = 0
 
-local function completeOne (queue, token, owner, leaseMs, keep, taskId, lookaheadText, outcome)
+-- The lease was released: with claimNext, the first waiting queue is the caller's now.
+-- With a lookahead, the claimed head comes with the records behind it, as claim's does.
+local function released (owner, leaseMs, claimNext, lookaheadText)
+  if claimNext then
+    local c = claimWaiting(KEYS[5], KEYS[9], KEYS[2], KEYS[1], KEYS[13], KEYS[14], KEYS[3], owner, leaseMs, tonumber(lookaheadText) or 0)
+    if c then
+      table.insert(c, 1, 2)
+      return c
+    end
+  end
+  return {0}
+end
+
+local function completeOne (queue, token, owner, leaseMs, keep, taskId, lookaheadText, outcome, claimNext)
   local num, flags = validLease(KEYS[1], queue, token, now)
   if not num then return {-1} end
   local paused = flags == 'p'
@@ -117,12 +139,12 @@ local function completeOne (queue, token, owner, leaseMs, keep, taskId, lookahea
   rcall('HDEL', KEYS[1], queue)
   rcall('HDEL', KEYS[3], queue)
   relistAfterHead(KEYS[4], KEYS[5], KEYS[6], KEYS[9], KEYS[10], queue, num, nextRec, paused)
-  return {0}
+  return released(owner, leaseMs, claimNext, lookaheadText)
 end
 
 local replies = {}
-for i = 1, #ARGV, 8 do
-  replies[#replies + 1] = completeOne(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4] == '1', ARGV[i + 5], ARGV[i + 6], ARGV[i + 7])
+for i = 1, #ARGV, 9 do
+  replies[#replies + 1] = completeOne(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4] == '1', ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8] == '1')
 end
 if completed > 0 then
   rcall('DECRBY', KEYS[8], completed)

@@ -41,6 +41,8 @@ export interface StoreFeatures {
   encodedRecords: boolean
   /** Where a dedupe id is remembered: the whole namespace (default), or each queue (a partitioned RedisStore). */
   dedupeScope?: 'namespace' | 'queue'
+  /** complete's claimNext is taken up (default); a partitioned RedisStore ignores it, as the contract allows. */
+  claimNext?: boolean
 }
 
 export type HarnessFactory = (options?: HarnessOptions) => Promise<Harness>

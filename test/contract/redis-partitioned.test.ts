@@ -17,5 +17,5 @@ t.test('PartitionedRedisStore (partitions: 4, standalone Redis)', async (t) => {
     await settleHandles()
   })
 
-  contractSuite(t, partitionedHarness(redis.url, PARTITIONS, () => redis.client(), 'parts'), { sharedAcrossProcesses: true, encodedRecords: true, dedupeScope: 'queue' })
+  contractSuite(t, partitionedHarness(redis.url, PARTITIONS, () => redis.client(), 'parts'), { sharedAcrossProcesses: true, encodedRecords: true, dedupeScope: 'queue', claimNext: false })
 })

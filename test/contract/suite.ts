@@ -26,7 +26,7 @@ export function contractSuite (t: Test, factory: HarnessFactory, features: Store
   t.test('failures, retries, halts and dead letters', async (t) => { failureCases(t, factory) })
   t.test('leases, fencing, heartbeats, sweep and parking', async (t) => { leaseCases(t, factory) })
   t.test('claim on enqueue', async (t) => { claimOnEnqueueCases(t, factory) })
-  t.test('claim with a completion', async (t) => { claimNextCases(t, factory) })
+  t.test('claim with a completion', async (t) => { claimNextCases(t, factory, features.claimNext !== false) })
   t.test('pause, resume, dedupe and returned copies', async (t) => { operatorCases(t, factory, features) })
   t.test('admin reads', async (t) => { readCases(t, factory) })
   t.test('waiting for work', async (t) => { wakeCases(t, factory) })

@@ -36,7 +36,7 @@ t.test('completions of one turn: one call for those made while one is out, each 
   t.teardown(() => monitor.disconnect())
   const calls: number[] = []
   monitor.on('monitor', (_time: string, args: string[]) => {
-    if (args[0]?.toLowerCase() === 'evalsha' && args[1] === complete) calls.push((args.length - 4) / 8)
+    if (args[0]?.toLowerCase() === 'evalsha' && args[1] === complete) calls.push((args.length - 4) / 9)
   })
   const lease = (q: string): { queue: string, token: string } => ({ queue: q, token: held.get(q)?.token ?? '' })
   const id = (q: string): string => held.get(q)?.id ?? ''

@@ -184,8 +184,9 @@ export class PartitionedRedisStore implements Store {
   complete (lease: LeaseRef, taskId: string, owner: string, leaseMs: number, keep: boolean, lookahead?: number, outcome?: string, claimNext?: boolean): Promise<CompleteResult> {
     const i = queuePartition(lease.queue, this.#n)
     const local = splitId(taskId, this.#n)?.id ?? taskId
-    // A queue claimed with the completion comes from the same partition (its ready list is the one the script sees).
-    return this.partitions[i].complete(lease, local, owner, leaseMs, keep, lookahead, outcome, claimNext).then((r) => {
+    // No claimNext across partitions: the script sees only its own partition's ready list, so a
+    // worker would keep taking queues from the partition it just ran; claim() takes turns (G7).
+    return this.partitions[i].complete(lease, local, owner, leaseMs, keep, lookahead, outcome, claimNext === true && this.#n === 1).then((r) => {
       if (r.ok && r.next !== null) this.#claimed(i, r.next)
       else this.#touch(i)
       if (r.ok && r.claimed !== undefined) this.#claimed(i, r.claimed)

@@ -3,7 +3,20 @@ import { argOf, LEASE_MS, ref, setup, task, type HarnessFactory, type Test } fro
 // complete(…, claimNext): a completion that releases its queue also claims the
 // first waiting queue for the caller, as claim would, in the same call.
 
-export function claimNextCases (t: Test, factory: HarnessFactory): void {
+export function claimNextCases (t: Test, factory: HarnessFactory, supported: boolean): void {
+  if (!supported) {
+    t.test('a store that ignores claimNext completes as without it, and claim takes the waiting queue', async (t) => {
+      const { s, q } = await setup(t, factory)
+      const [x, y] = q('x', 'y')
+      await s.enqueue(task(x, 1))
+      await s.enqueue(task(y, 1))
+      const x1 = await s.claim('o1', LEASE_MS)
+      if (x1 === null) throw new Error('x not claimed')
+      t.same(await s.complete(ref(x1), x1.id, 'o1', LEASE_MS, true, 0, undefined, true), { ok: true, next: null }, 'released, nothing claimed')
+      t.match(await s.claim('o1', LEASE_MS), { queue: y, attempt: 1 })
+    })
+    return
+  }
   t.test('a completion that empties its queue claims the first waiting queue for the caller', async (t) => {
     // Tokens and the ready list are compared across queues: one claim order (one partition).
     const { s, q } = await setup(t, factory)

@@ -92,6 +92,11 @@ export class MemoryStore implements Store {
   }
 
   async claim (owner: string, leaseMs: number, _offerMs?: number, lookahead = 0): Promise<ClaimedTask | null> {
+    return this.#claimWaiting(owner, leaseMs, lookahead)
+  }
+
+  /** Takes the first waiting queue for `owner` (claim, and complete's claimNext), with a lookahead for pipelined acks. */
+  #claimWaiting (owner: string, leaseMs: number, lookahead: number): ClaimedTask | null {
     const s = this.#state
     const name = s.ready.shift()
     if (name === undefined) return null
@@ -125,9 +130,8 @@ export class MemoryStore implements Store {
     // Back of the line: a queue that ran its burst lets the others have a turn (G7).
     s.reschedule(q, 'back')
     // claimNext: the first waiting queue is the caller's now, as claim() would make it.
-    const name = claimNext ? s.ready.shift() : undefined
-    if (name === undefined) return { ok: true, next: null }
-    return { ok: true, next: null, claimed: s.grant(s.queue(name), owner, leaseMs) }
+    const claimed = claimNext ? this.#claimWaiting(owner, leaseMs, lookahead) : null
+    return claimed === null ? { ok: true, next: null } : { ok: true, next: null, claimed }
   }
 
   async fail (lease: LeaseRef, input: FailInput): Promise<FailResult> {

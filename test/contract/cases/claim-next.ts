@@ -28,13 +28,15 @@ export function claimNextCases (t: Test, factory: HarnessFactory, supported: boo
     const x1 = await s.claim('o1', LEASE_MS)
     if (x1 === null) throw new Error('x not claimed')
     t.equal(x1.queue, x)
-    const r = await s.complete(ref(x1), x1.id, 'o1', LEASE_MS, true, 0, undefined, true)
+    // A lookahead (pipelined acks) comes with the claimed head too, as with claim's.
+    const r = await s.complete(ref(x1), x1.id, 'o1', LEASE_MS, true, 5, undefined, true)
     t.match(r, { ok: true, next: null }, 'x is empty: released')
     const c = r.ok ? r.claimed : undefined
     t.ok(c, 'another queue came back with the completion')
     if (c === undefined) return
     t.match(c, { queue: y, name: 'job', attempt: 1 }, 'y, the first waiting queue')
     t.equal(argOf(c), 1, 'its head')
+    t.same(c.following?.map(argOf), [2], 'and the task queued behind it')
     t.ok(BigInt(c.token) > BigInt(x1.token), 'its lease has a new, larger token')
     t.match(await s.getQueue(y), { state: 'running', holder: 'o1', depth: 2, head: { attempts: 1 } })
     t.equal(await s.getQueue(x), null, 'x is gone')

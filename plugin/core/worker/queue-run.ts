@@ -55,8 +55,9 @@ async function runHeads (s: WorkerState, hold: Hold): Promise<void> {
     if (step === 'succeeded') {
       // Sent before the pipelined acks are awaited, so it costs no extra round trip.
       const outcome = takeOutcome(hold)
-      // When this completion releases the queue, the slot it frees takes the next waiting queue in the same call.
-      const claimNext = s.claiming && !s.closing
+      // When this completion releases the queue, the hold it ends is replaced by the next waiting
+      // queue, claimed in the same call — when the claim loop would claim one now.
+      const claimNext = s.claiming && !s.closing && s.roomToClaim(1)
       let first: Promise<CompleteResult> | null = store.complete(hold.lease, task.id, instance.id, leaseMs, keep, ahead, outcome, claimNext)
       if (acks.length > 0) {
         // Handled below, after the acks (marked handled now so a quick rejection is not reported as unhandled).

@@ -115,11 +115,13 @@ export class WorkerState {
    * no head waits for one either) and the holds are below their cap — below
    * `concurrency` for a while after an empty claim or a give-back
    * (EXTRA_CLAIM_PAUSE_MS).
-   * Enqueues in flight that offered to claim count as running.
+   * Enqueues in flight that offered to claim count as running. `replacing`:
+   * holds about to end that the claimed queue takes the place of (a
+   * completion that releases its queue, see complete's claimNext).
    */
-  roomToClaim (): boolean {
+  roomToClaim (replacing = 0): boolean {
     if (this.permits.running + this.reserved >= this.o.concurrency) return false
-    const held = this.holds.size + this.reserved
+    const held = this.holds.size + this.reserved - replacing
     return held < this.o.concurrency || (held < this.maxHolds && Date.now() >= this.#extraPausedUntil)
   }
 

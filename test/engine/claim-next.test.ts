@@ -1,24 +1,16 @@
 import '../helpers/guard'
-import Fastify from 'fastify'
 import t from 'tap'
-import fifo from '../../plugin'
-import { until } from '../helpers/app'
-import { startRedis, uniquePrefix } from '../helpers/redis-server'
+import { backend, until, type StoreKind } from '../helpers/app'
 
 // A completion that releases its queue takes the next waiting queue in the
 // same store call (complete's claimNext): the freed slot goes on without a
 // claim round trip, and every queue still runs in order, each task once.
 
-for (const kind of ['memory', 'redis'] as const) {
+for (const kind of ['memory', 'redis'] as StoreKind[]) {
   t.test(`${kind}: the slot a finished queue frees takes the next waiting queue with the completion`, async (t) => {
-    let redis: Awaited<ReturnType<typeof startRedis>> | null = null
-    if (kind === 'redis') {
-      redis = await startRedis()
-      t.teardown(async () => await redis?.cleanup())
-    }
-    const app = Fastify({ logger: false })
-    t.teardown(async () => await app.close())
-    await app.register(fifo, { ...(redis === null ? {} : { redis: redis.url, prefix: uniquePrefix('cn') }), concurrency: 1, dashboard: false })
+    const b = await backend(kind)
+    t.teardown(() => b.cleanup())
+    const app = await b.app({ concurrency: 1 })
     const ran: string[] = []
     let release: () => void = () => {}
     const gate = new Promise<void>((resolve) => { release = resolve })

@@ -9,9 +9,11 @@ import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { expressHttpServer } from './lib/express-http'
+import { manyLimit } from './lib/many-limit'
+import { recordingRun, sleepAndRecord } from './lib/worker-records'
 import { wait } from './lib/wait-job'
-import { keyIndex, keyName, workMs, type ChildMessage, type ChildResult, type CpuUse, type Job, type MainMessage, type Shape, type TaskRecords } from './lib/protocol'
-import { openSystem, type Instance } from './systems/types'
+import { keyIndex, keyName, type ChildMessage, type ChildResult, type CpuUse, type Job, type MainMessage, type Shape, type TaskRecords } from './lib/protocol'
+import { openSystem, type Instance, type SystemName } from './systems/types'
 
 const send = (msg: ChildMessage): void => { process.send?.(msg) }
 /** Sends and resolves once the message is handed to the OS, so an exit right after cannot drop it. */
@@ -144,7 +146,7 @@ async function pickup (job: Extract<Job, { role: 'pickup' }>): Promise<Running> 
  * in up to 100 parallel lanes (grouped: a lane per key; round-robin: task s of
  * every key before task s+1 of any).
  */
-async function prefill (system: Job['system'], url: string, ns: string, keyCount: number, perKey: number, shape: Shape, bullmqShared: boolean): Promise<void> {
+async function prefill (system: SystemName, url: string, ns: string, keyCount: number, perKey: number, shape: Shape, bullmqShared: boolean): Promise<void> {
   const producer = await openSystem(system, { url, ns, handler: null, slots: 1, ownedKeys: [], bullmqShared })
   try {
     if (shape === 'grouped') {
@@ -175,39 +177,9 @@ async function worker (job: Extract<Job, { role: 'worker' }>): Promise<Running> 
     ownedKeys,
     bullmqShared: job.bullmqShared,
     limiter: job.limiter,
-    handler: async (key, seq, grantedAt) => {
-      const start = now()
-      const k = keyIndex(key)
-      const ms = workMs(k, seq)
-      if (ms > 0) await sleep(ms)
-      records.key.push(k)
-      records.seq.push(seq)
-      records.start.push(start)
-      records.end.push(now())
-      records.grant.push(grantedAt ?? NaN)
-    },
+    handler: async (key, seq, grantedAt) => { await sleepAndRecord(records, keyIndex(key), seq, grantedAt) },
   })
-  let cpu0 = process.cpuUsage()
-  let progress: NodeJS.Timeout | undefined
-  return {
-    async run () {
-      cpu0 = process.cpuUsage()
-      let sent = -1
-      progress = setInterval(() => {
-        if (records.key.length !== sent) {
-          sent = records.key.length
-          send({ type: 'progress', done: sent })
-        }
-      }, 20)
-      await instance.start()
-      return null
-    },
-    async finish () {
-      clearInterval(progress)
-      return { role: 'worker', records, cpu: cpuSince(cpu0) }
-    },
-    async close () { await instance.close() },
-  }
+  return recordingRun(records, async () => { await instance.start() }, async () => { await instance.close() })
 }
 
 /** saturate: a worker whose handler does nothing but count. */
@@ -341,7 +313,7 @@ async function stopProfile (session: Session | null, job: Job): Promise<void> {
   if (session === null || profileDir === undefined) return
   const { profile } = await session.post('Profiler.stop')
   mkdirSync(profileDir, { recursive: true })
-  writeFileSync(join(profileDir, `${job.role}-${job.system}-${process.pid}.cpuprofile`), JSON.stringify(profile))
+  writeFileSync(join(profileDir, `${job.role}-${'system' in job ? job.system : 'limit'}-${process.pid}.cpuprofile`), JSON.stringify(profile))
   session.disconnect()
 }
 
@@ -353,6 +325,7 @@ async function main (job: Job): Promise<void> {
     case 'pickup': running = await pickup(job); break
     case 'wait': running = await wait(job); break
     case 'worker': running = await worker(job); break
+    case 'many-limit': running = await manyLimit(job); break
     case 'counter': running = await counter(job); break
     case 'producer': running = await producer(job); break
     case 'memory': running = await memory(job); break

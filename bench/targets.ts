@@ -23,7 +23,7 @@ const out = [`| target | ${files.map((f) => basename(f, '.json')).join(' | ')} |
 out.push(`|---|${files.map(() => '---').join('|')}|---|`)
 for (const name of names) {
   const cells = runs.map((checks) => checks.find((c) => c.target === name))
-  const mark = (c: typeof cells[number]): string => c === undefined || c.pass === null ? '–' : c.pass ? `${c.measured} ✓` : c.aboveCeiling === true ? `${c.measured} ⌃` : `${c.measured} ✗`
+  const mark = (c: typeof cells[number]): string => c === undefined || c.pass === null ? '–' : c.pass ? `${c.measured} ✓` : `${c.measured} ${c.aboveCeiling === true ? '⌃' : '✗'}${c.bound === undefined ? '' : ` (${c.bound})`}`
   const ok = cells.filter((c) => c?.pass === true || c?.aboveCeiling === true).length
   const measured = cells.filter((c) => c !== undefined && c.pass !== null).length
   out.push(`| ${name} | ${cells.map(mark).join(' | ')} | ${ok} of ${measured} |`)

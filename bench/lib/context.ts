@@ -254,7 +254,7 @@ export class Bench {
   }
 
   /** Records Node and Redis CPU per task (or call) and the script cost of a measured window. */
-  recordCost (scenario: string, system: SystemName, units: number, cpu: CpuUse | null, before: RedisSnapshot, after: RedisSnapshot): RedisUse {
+  recordCost (scenario: string, system: RowSystem, units: number, cpu: CpuUse | null, before: RedisSnapshot, after: RedisSnapshot): RedisUse {
     const use = diff(before, after)
     if (cpu !== null) this.record(scenario, system, 'node cpu per task', 'µs', (cpu.userUs + cpu.systemUs) / units)
     this.record(scenario, system, 'redis cpu per task', 'µs', use.cpuUs / units)
@@ -264,7 +264,7 @@ export class Bench {
     return use
   }
 
-  profile (scenario: string, system: SystemName, units: number, before: RedisSnapshot, after: RedisSnapshot): void {
+  profile (scenario: string, system: RowSystem, units: number, before: RedisSnapshot, after: RedisSnapshot): void {
     const id = `${scenario} ${system}`
     let p = this.profiles.get(id)
     if (p === undefined) {

@@ -10,6 +10,8 @@ export type Job =
   // `fill`: worker 0 pre-fills keyCount × perKey tasks in this shape before it reports ready.
   // `limiter`: one rate limit on every task (throttled scenario; see OpenOptions.limiter).
   | { role: 'worker', system: SystemName, url: string, ns: string, slots: number, keyCount: number, processes: number, index: number, bullmqShared: boolean, fill: { perKey: number, shape: Shape } | null, limiter?: { max: number, perMs: number } }
+  // many-queues' safe-mode limit (lib/many-limit.ts): this process's share of keyCount × perKey handler sleeps, one no-op EVALSHA between a queue's tasks; no queue library.
+  | { role: 'many-limit', url: string, ns: string, slots: number, keyCount: number, perKey: number, processes: number, index: number }
   // saturate: no-op handlers that only count (progress = tasks run).
   | { role: 'counter', system: SystemName, url: string, ns: string, slots: number, bullmqShared: boolean }
   // saturate: enqueues over `keys` keys with `inFlight` calls out, as fast as it can while fewer than `backlog` of its tasks wait (progress = tasks enqueued).

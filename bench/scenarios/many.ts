@@ -1,9 +1,9 @@
 import { Child } from '../lib/children'
-import { log, type Bench } from '../lib/context'
+import { log, type Bench, type RowSystem } from '../lib/context'
 import { cpus } from 'node:os'
 import { CEILING, CPU_CEILING } from '../lib/report'
-import type { Shape, TaskRecords } from '../lib/protocol'
-import type { SystemName } from '../systems/types'
+import type { Job, Shape, TaskRecords } from '../lib/protocol'
+import { percentile } from '../lib/stats'
 
 const now = (): number => Number(process.hrtime.bigint())
 
@@ -17,6 +17,8 @@ export interface OrderCheck {
   lastEnd: number
   /** Sum over first runs of end − start (ns): the time handlers spent sleeping. */
   busyNs: number
+  /** Per queue, start of task s − end of task s-1 (ms), for every s > 0 whose both ran. */
+  gapsMs: number[]
 }
 
 /** Checks every queue's history: task s must start after task s-1 ended. */
@@ -43,31 +45,41 @@ export function checkOrder (records: TaskRecords[], keys: number, perKey: number
     }
   }
   let lost = 0
+  const gapsMs: number[] = []
   for (let k = 0; k < keys; k++) {
     for (let s = 0; s < perKey; s++) {
       const at = k * perKey + s
       if (Number.isNaN(start[at])) { lost++; continue }
-      if (s > 0 && !Number.isNaN(end[at - 1]) && start[at] < end[at - 1]) violations++
+      if (s === 0 || Number.isNaN(end[at - 1])) continue
+      if (start[at] < end[at - 1]) violations++
+      gapsMs.push((start[at] - end[at - 1]) / 1e6)
     }
   }
-  return { violations, lost, duplicates, lastEnd, busyNs }
+  return { violations, lost, duplicates, lastEnd, busyNs, gapsMs }
 }
 
 interface Shaped { keys: number, perKey: number, shape: Shape }
 
+/** What runShape measured; `cpuCeiling` is 0 for BullMQ's shared-queue run. */
+interface ShapeRun { rate: number, check: OrderCheck, ceiling: number, cpuCeiling: number }
+
 /**
  * Pre-fills keys × perKey tasks, then 3 worker processes × 4 slots drain them
  * with handlers that sleep 0–2 ms (the same deterministic sleep per task for
- * every system). Time runs from "go" to the last handler's end.
+ * every system). Time runs from "go" to the last handler's end. System
+ * `limit`: the same processes × slots run the same sleeps with one no-op
+ * EVALSHA between a queue's tasks and no queue library (lib/many-limit.ts).
  */
-async function runShape (bench: Bench, scenario: string, system: SystemName, s: Shaped, bullmqShared: boolean): Promise<{ rate: number, check: OrderCheck, ceiling: number, cpuCeiling: number }> {
+async function runShape (bench: Bench, scenario: string, system: RowSystem, s: Shaped, bullmqShared: boolean): Promise<ShapeRun> {
   const ns = await bench.fresh()
   const url = bench.redis.url
   const total = s.keys * s.perKey
   const { processes, slots } = bench.cfg
   // Worker 0 pre-fills before it says ready; the others connect meanwhile and wait.
-  const workers = await Promise.all(Array.from({ length: processes }, async (_, index) =>
-    await Child.start({ role: 'worker', system, url, ns, slots, keyCount: s.keys, processes, index, bullmqShared, fill: index === 0 ? { perKey: s.perKey, shape: s.shape } : null }, 600_000)))
+  const job = (index: number): Job => system === 'limit'
+    ? { role: 'many-limit', url, ns, slots, keyCount: s.keys, perKey: s.perKey, processes, index }
+    : { role: 'worker', system, url, ns, slots, keyCount: s.keys, processes, index, bullmqShared, fill: index === 0 ? { perKey: s.perKey, shape: s.shape } : null }
+  const workers = await Promise.all(Array.from({ length: processes }, async (_, index) => await Child.start(job(index), 600_000)))
   try {
     const before = await bench.snapshot()
     const t0 = now()
@@ -117,19 +129,35 @@ async function runShape (bench: Bench, scenario: string, system: SystemName, s: 
   }
 }
 
-/** many-queues: 200 queues × 50 tasks grouped by key, and 10 queues × 1000 round-robin. */
+/** Records one many-queues run of `system` (fastify-fifo, a peer, or the safe-mode limit). */
+function recordShape (bench: Bench, scenario: string, system: RowSystem, r: ShapeRun): void {
+  bench.record(scenario, system, 'tasks/s', '/s', r.rate)
+  bench.record(scenario, system, CEILING, '/s', r.ceiling)
+  bench.record(scenario, system, 'share of that ceiling', 'x', r.rate / r.ceiling)
+  bench.record(scenario, system, CPU_CEILING, '/s', r.cpuCeiling)
+  bench.record(scenario, system, 'share of the CPU ceiling', 'x', r.rate / r.cpuCeiling)
+  bench.record(scenario, system, GAP_P50, 'ms', percentile(r.check.gapsMs, 50))
+  bench.record(scenario, system, GAP_P99, 'ms', percentile(r.check.gapsMs, 99))
+  bench.record(scenario, system, 'order violations', 'count', r.check.violations)
+  bench.record(scenario, system, 'lost tasks', 'count', r.check.lost)
+}
+
+/** Per queue, from a task's end to its successor's start (with more queues than slots, the wait for a slot is in it). */
+export const GAP_P50 = "gap between a queue's tasks, p50"
+export const GAP_P99 = "gap between a queue's tasks, p99"
+
+/**
+ * many-queues: 200 queues × 30 tasks grouped by key, and 10 queues × 600
+ * round-robin (full run). Once per round, the safe-mode limit (system `limit`) runs the
+ * same shape: fastify-fifo's tasks/s is set against it round by round.
+ */
 export async function manyQueues (bench: Bench): Promise<void> {
   for (const s of bench.cfg.many) {
     const scenario = `many-queues:${s.keys}x${s.perKey}`
-    await bench.interleave(scenario, bench.cfg.heavyRounds, async (system) => {
-      const r = await runShape(bench, scenario, system, s, false)
-      bench.record(scenario, system, 'tasks/s', '/s', r.rate)
-      bench.record(scenario, system, CEILING, '/s', r.ceiling)
-      bench.record(scenario, system, 'share of that ceiling', 'x', r.rate / r.ceiling)
-      bench.record(scenario, system, CPU_CEILING, '/s', r.cpuCeiling)
-      bench.record(scenario, system, 'share of the CPU ceiling', 'x', r.rate / r.cpuCeiling)
-      bench.record(scenario, system, 'order violations', 'count', r.check.violations)
-      bench.record(scenario, system, 'lost tasks', 'count', r.check.lost)
+    bench.pair({ scenario, metric: 'tasks/s', against: 'limit', kind: 'ratio' })
+    await bench.interleave(scenario, bench.cfg.heavyRounds, async (system, round) => {
+      if (system === bench.systems[round % bench.systems.length]) recordShape(bench, scenario, 'limit', await runShape(bench, scenario, 'limit', s, false))
+      recordShape(bench, scenario, system, await runShape(bench, scenario, system, s, false))
       if (system === 'bullmq' && bench.cfg.bullmqShared) {
         const shared = await runShape(bench, scenario, system, s, true)
         bench.record(scenario, system, 'tasks/s (one shared queue, unordered)', '/s', shared.rate)

@@ -52,4 +52,13 @@ t.test('enqueue calls per burst and per sequential call; every caller gets its o
   // Stored in call order within each queue.
   const q0 = await app.fifo.store.queueTasks('q0', 0, 100)
   t.same(q0.items.map((task) => (JSON.parse(task.payload) as unknown[])[1]), [0, 3, 6, 9, 10, 13, 16, 19, 20, 21, 22, 23])
+
+  // A call's ids are `<queue number>-<task number in base 36>`, also where the task number carries into
+  // the next digit (25–104 pass 36 and 72); five new queues start within the same call as tasks join
+  // queues that already have some.
+  const wide = (await Promise.all(Array.from({ length: 80 }, async (_, i) => await job(`w${i % 5}`, i)))).map((r) => r.id)
+  t.same(wide.map((id) => id.split('-')[1]), Array.from({ length: 80 }, (_, i) => (25 + i).toString(36)), 'task numbers 25–104 in base 36')
+  t.equal(new Set(wide.map((id) => id.split('-')[0])).size, 5, 'one queue number per new queue')
+  const w1 = await app.fifo.store.queueTasks('w1', 0, 100)
+  t.same(w1.items.map((task) => task.id), wide.filter((_, i) => i % 5 === 1), 'each queue holds its tasks in call order')
 })

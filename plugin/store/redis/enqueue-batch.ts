@@ -113,12 +113,15 @@ export class EnqueueBatcher {
       const replies = Array.isArray(reply) ? reply as unknown[] : []
       items.forEach((item, i) => { const r = replies[i]; if (Array.isArray(r) && r[0] === 2) this.#giveBack(item.task.queue, String(r[2])) })
     }).finally(() => { this.#sending-- }).then((reply) => {
-      const replies = reply as ReplyList[]
+      // Per task: its id when it was added and waits (the common reply, kept flat), else a list.
+      const replies = reply as Array<string | ReplyList>
       if (!Array.isArray(replies) || replies.length !== items.length) throw new Error(`fifo: enqueue returned ${Array.isArray(replies) ? replies.length : typeof replies} replies for ${items.length} tasks`)
       for (let i = 0; i < items.length; i++) {
         const { task, resolve, expect } = items[i]
         const r = replies[i]
-        if (r[0] === 1) {
+        if (typeof r === 'string') {
+          resolve(this.#outcomes.added({ id: r, queue: task.queue, name: task.name, duplicate: false }, task, expect))
+        } else if (r[0] === 1) {
           if (expect !== undefined) this.#outcomes.waiters.unexpect(expect.ticket)
           resolve({ id: String(r[1]), queue: String(r[2]), name: String(r[3]), duplicate: true })
         } else if (r[0] === 2) {
@@ -129,7 +132,7 @@ export class EnqueueBatcher {
           if (r[5] !== null && r[5] !== undefined) claimed.lastError = String(r[5])
           resolve(this.#outcomes.added({ id: claimed.id, queue: task.queue, name: task.name, duplicate: false, claimed }, task, expect))
         } else {
-          resolve(this.#outcomes.added({ id: String(r[1]), queue: task.queue, name: task.name, duplicate: false }, task, expect))
+          throw new Error(`fifo: enqueue returned an unknown reply for task ${i}`)
         }
       }
     }).catch((err: unknown) => {

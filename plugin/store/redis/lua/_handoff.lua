@@ -14,8 +14,9 @@
 -- Hands `queue` (number `num`, head `rec`) to an idle instance; true when
 -- handed. A queue still held (its holder completed its last task and kept
 -- the lease) is not handed: it only becomes waiting, as before.
-local function handOff (idleKey, inboxPrefix, leaseKey, tokenKey, epochKey, headsKey, queue, num, rec, now)
-  local found = rcall('ZRANGE', idleKey, now, '+inf', 'BYSCORE', 'LIMIT', 0, 1)
+-- `nowText`: the time (ms) as text, converted once by the caller.
+local function handOff (idleKey, inboxPrefix, leaseKey, tokenKey, epochKey, headsKey, queue, num, rec, nowText)
+  local found = rcall('ZRANGE', idleKey, nowText, '+inf', 'BYSCORE', 'LIMIT', '0', '1')
   local member = found[1]
   if not member or rcall('HEXISTS', leaseKey, queue) == 1 then return false end
   rcall('ZREM', idleKey, member)

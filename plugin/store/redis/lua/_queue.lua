@@ -84,13 +84,4 @@ local function relistAfterHead (queuesKey, readyKey, wakeKey, qidKey, qnameKey, 
   end
 end
 
--- The number of `queue` (its list is {p}:q:<number>), given one on first use.
-local function queueNumber (qidKey, qnameKey, qseqKey, queue)
-  local num = rcall('HGET', qidKey, queue)
-  if not num then
-    num = base36(rcall('INCR', qseqKey))
-    rcall('HSET', qidKey, queue, num)
-    rcall('HSET', qnameKey, num, queue)
-  end
-  return num
-end
+-- @include _queue-number

@@ -44,13 +44,11 @@ export interface RunSpan {
 export interface Tracing {
   /** Sends `task` inside a PRODUCER span whose context is stored with it. */
   send: (task: NewTask, send: (task: NewTask) => Promise<EnqueueResult>) => Promise<EnqueueResult>
-  /** Starts the CONSUMER span of one run of `task`. */
-  startRun: (task: ClaimedTask, instanceId: string) => RunSpan
+  /** Starts the CONSUMER span of one run of `task`; null when it would not be recorded and has no context to pass on. */
+  startRun: (task: ClaimedTask, instanceId: string) => RunSpan | null
 }
 
 let loaded: Api | null | undefined
-
-const NOT_RECORDED: RunSpan = { run: (fn) => fn(), error: () => {}, end: () => {} }
 
 function loadApi (): Api | null {
   if (loaded === undefined) {
@@ -142,6 +140,9 @@ export function createTracing (enabled: boolean, version: string): Tracing | nul
 
     startRun (task, instanceId) {
       const creation = creationContext(task)
+      // No provider and no creation context: the no-op tracer would make a span that records nothing and
+      // carries no context, so nothing is made (the options object and its attributes were per task).
+      if (creation === undefined && !anyProvider()) return null
       // Never the context the worker happens to run in (a claim on enqueue runs inside the enqueuing request).
       const parent = creation === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, creation)
       const span = tracer().startSpan(`process ${task.name}`, {
@@ -159,7 +160,7 @@ export function createTracing (enabled: boolean, version: string): Tracing | nul
         },
       }, parent)
       // Not recorded (no provider, or sampled out with no context to pass on): no context to enter either.
-      if (!span.isRecording() && creation === undefined) return NOT_RECORDED
+      if (!span.isRecording() && creation === undefined) return null
       const active = trace.setSpan(parent, span)
       let ended = false
       return {

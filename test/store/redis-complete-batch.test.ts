@@ -64,3 +64,32 @@ t.test('completions of one turn: one call for those made while one is out, each 
   t.match(again, { ok: true, next: { payload: '["b2"]', attempt: 1 } })
   t.match(await store.getQueue('b'), { state: 'running', depth: 1 })
 })
+
+t.test('a run of one queue\'s completions in one call (pipelined acks): each goes through on the lease the one before kept; one that releases fences those after it', async (t) => {
+  const redis: TestRedis = await startRedis()
+  t.teardown(async () => await redis.cleanup())
+  const store = new RedisStore({ redis: redis.url, prefix: uniquePrefix('cr'), connectTimeoutMs: 3000, commandTimeoutMs: 3000, deadLetterLimit: 10 })
+  t.teardown(async () => await store.close())
+  await store.connect()
+  for (let n = 1; n <= 6; n++) await store.enqueue({ queue: 'q', name: 'job', payload: `[${n}]` })
+  const c = await store.claim('w', 5000, undefined, 5)
+  if (c === null) throw new Error('nothing to claim')
+  const ids = [c.id, ...(c.following ?? []).map((f) => f.id)]
+  t.equal(ids.length, 6)
+  const lease = { queue: 'q', token: c.token }
+  // The first goes at once (nothing on the wire); the other four are one call.
+  const replies = await Promise.all([
+    store.complete(lease, ids[0], 'w', 5000, true),
+    store.complete(lease, ids[1], 'w', 5000, true),
+    store.complete(lease, ids[2], 'w', 5000, true),
+    store.complete(lease, ids[3], 'w', 5000, false),
+    store.complete(lease, ids[4], 'w', 5000, true),
+  ])
+  t.match(replies[1], { ok: true, next: { id: ids[2], attempt: 1, token: c.token } })
+  t.match(replies[2], { ok: true, next: { id: ids[3], attempt: 1, token: c.token } }, 'kept on the lease the completion before it renewed')
+  t.same(replies[3], { ok: true, next: null }, 'keep = false releases')
+  t.same(replies[4], { ok: false, fenced: true }, 'the released lease fences the next completion of the same call')
+  t.match(await store.getQueue('q'), { state: 'waiting', depth: 2 })
+  const again = await store.claim('w', 5000)
+  t.match(again, { id: ids[4], attempt: 1 }, 'the fenced task is the head again, its attempt counted once')
+})

@@ -92,8 +92,21 @@ local function released (owner, leaseMs, claimNext, lookaheadText)
   return {0}
 end
 
+-- The lease the previous completion of this call kept, when it was this one's (same queue, token,
+-- leaseMs and owner): its field holds exactly what this completion would read and write again, so
+-- neither is done. Pipelined acks send a run's completions of one queue together: in the serial
+-- drain with pipelinedAcks 16 that is 16 of every 17 completions, each one HGET and one HSET less.
+local keptQueue, keptToken, keptNum, keptLeaseMs, keptOwner
+
 local function completeOne (queue, token, owner, leaseMs, keep, taskId, lookaheadText, outcome, claimNext)
-  local num, flags = validLease(KEYS[1], queue, token, now)
+  local same = queue == keptQueue and token == keptToken and leaseMs == keptLeaseMs and owner == keptOwner
+  keptQueue = nil
+  local num, flags
+  if same then
+    num, flags = keptNum, '1'
+  else
+    num, flags = validLease(KEYS[1], queue, token, now)
+  end
   if not num then return {-1} end
   local paused = flags == 'p'
 
@@ -129,8 +142,10 @@ local function completeOne (queue, token, owner, leaseMs, keep, taskId, lookahea
   local nextRec = rcall('LINDEX', listKey, 0)
   if nextRec and keep and not paused then
     local expiresAt = now + tonumber(leaseMs)
-    rcall('HSET', KEYS[1], queue, leaseValue(token, num, expiresAt, '1', owner))
+    if not same then rcall('HSET', KEYS[1], queue, leaseValue(token, num, expiresAt, '1', owner)) end
     if flags ~= '1' then rcall('HSET', KEYS[3], queue, 1) end
+    -- Still valid for the next completion only if it has not expired by `now`.
+    if expiresAt > now then keptQueue, keptToken, keptNum, keptLeaseMs, keptOwner = queue, token, num, leaseMs, owner end
     local lookahead = tonumber(lookaheadText) or 0
     if lookahead < 1 then return {1, nextRec, expiresAt} end
     return appendLookahead({1, nextRec, expiresAt, false, false}, listKey, lookahead)

@@ -17,7 +17,6 @@ import { dirname, join } from 'node:path'
 import { Bench, config, log } from './lib/context'
 import { parseInfo, startRedis } from './lib/redis'
 import { optInLine, table, targets, targetTable } from './lib/report'
-import { PIPELINED_DRAIN } from './scenarios/single'
 import { SCENARIOS, scenario } from './scenarios/index'
 import { SYSTEMS, type SystemName } from './systems/types'
 import { prepare, type Side } from './lib/trees'
@@ -96,8 +95,8 @@ async function main (): Promise<void> {
     lines.push('')
     lines.push(table(rows))
     lines.push('')
-    lines.push(targetTable(targets(rows, PIPELINED_DRAIN)))
-    const optIn = optInLine(rows, PIPELINED_DRAIN)
+    lines.push(targetTable(targets(rows)))
+    const optIn = optInLine(rows)
     if (optIn !== null) lines.push('', optIn)
     if (bench.profiles.size > 0) {
       lines.push('')

@@ -9,14 +9,13 @@ import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import type { Row } from './lib/context'
 import { targets } from './lib/report'
-import { PIPELINED_DRAIN } from './scenarios/single'
 
 const files = process.argv.slice(2)
 if (files.length < 1) {
   process.stderr.write('usage: node --import tsx bench/targets.ts RUN.json [RUN.json …]\n')
   process.exit(2)
 }
-const runs = files.map((f) => targets(JSON.parse(readFileSync(f, 'utf8')) as Row[], PIPELINED_DRAIN))
+const runs = files.map((f) => targets(JSON.parse(readFileSync(f, 'utf8')) as Row[]))
 const names: string[] = []
 for (const checks of runs) for (const c of checks) if (!names.includes(c.target)) names.push(c.target)
 const out = [`| target | ${files.map((f) => basename(f, '.json')).join(' | ')} | met or above a same-run ceiling |`]

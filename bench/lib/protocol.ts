@@ -4,7 +4,7 @@ import type { SystemName } from '../systems/types'
 export type Job =
   | { role: 'drain', system: SystemName, url: string, ns: string, tasks: number, warmup: number, pipelinedAcks?: number }
   | { role: 'enqueue', system: SystemName, url: string, ns: string, calls: number, inFlight: number, warmup: number, keys: number }
-  | { role: 'pickup', system: SystemName, url: string, ns: string, samples: number, warmup: number }
+  | { role: 'pickup', system: SystemName, url: string, ns: string, samples: number, warmup: number, hotWarmup: number }
   // wait-latency: pickup and enqueue-and-wait, the worker in this process or in a process of its own (bench/wait-worker.ts).
   | { role: 'wait', system: SystemName, url: string, ns: string, samples: number, warmup: number, worker: WaitWorker }
   // `fill`: worker 0 pre-fills keyCount × perKey tasks in this shape before it reports ready.

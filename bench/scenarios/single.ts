@@ -82,6 +82,13 @@ export async function enqueue (bench: Bench, concurrent: boolean): Promise<void>
   })
 }
 
+/**
+ * Pickups run back to back before the idle samples (see child.ts): a server that has been up has
+ * run its path thousands of times. With 20 idle warm-up pickups only, ~40 % of the JavaScript time
+ * of fastify-fifo's pickup was unoptimised code (bench/README.md, pickup probe).
+ */
+export const PICKUP_HOT_WARMUP = 2000
+
 /** pickup-latency: an idle worker; enqueue one task, time until its handler starts. */
 export async function pickupLatency (bench: Bench): Promise<void> {
   const scenario = 'pickup-latency'
@@ -89,7 +96,7 @@ export async function pickupLatency (bench: Bench): Promise<void> {
   await bench.interleave(scenario, bench.cfg.rounds, async (system, round) => {
     if (system === bench.systems[round % bench.systems.length]) await measureIdleRoundTrip(bench, scenario, bench.cfg.pickupSamples)
     const ns = await bench.fresh()
-    const child = await Child.start({ role: 'pickup', system, url: bench.redis.url, ns, samples: bench.cfg.pickupSamples, warmup: 20 })
+    const child = await Child.start({ role: 'pickup', system, url: bench.redis.url, ns, samples: bench.cfg.pickupSamples, warmup: 20, hotWarmup: PICKUP_HOT_WARMUP })
     try {
       child.go()
       const r = await child.result()

@@ -131,3 +131,17 @@ export function uniquePrefix (name = 't'): string {
   prefixCounter++
   return `${name}-${process.pid}-${prefixCounter}-${Math.random().toString(36).slice(2, 8)}`
 }
+
+/**
+ * A private redis-server and an admin client on it, both ended when the test
+ * ends (the set-up most store tests open with).
+ */
+export async function startRedisWithAdmin (t: { teardown: (fn: () => Promise<void>) => void }, opts: RedisServerOptions = {}): Promise<{ redis: TestRedis, admin: Redis }> {
+  const redis = await startRedis(opts)
+  const admin = redis.client()
+  t.teardown(async () => {
+    admin.disconnect()
+    await redis.cleanup()
+  })
+  return { redis, admin }
+}

@@ -1,22 +1,31 @@
 import '../helpers/guard'
 import t from 'tap'
-import type { Redis } from 'ioredis'
 import { RedisStore } from '../../plugin/store/redis/redis-store'
 import { scripts } from '../../plugin/store/redis/scripts'
-import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server'
+import { keyBase } from '../../plugin/store/redis/keys'
+import type { ClaimedTask } from '../../plugin/store/store'
+import { startRedis, startRedisWithAdmin, uniquePrefix, type TestRedis } from '../helpers/redis-server'
 
 // Completions made in one turn while another is on the wire go to Redis as
 // one `complete` call (complete-batch.ts); each keeps its own fencing and reply.
 
+/** Six tasks in queue `q`, claimed by `w` with the five behind the head (a lookahead, as pipelined acks do). */
+async function sixClaimed (test: Pick<typeof t, 'teardown' | 'equal'>, url: string, prefix: string): Promise<{ store: RedisStore, c: ClaimedTask, ids: string[] }> {
+  const store = new RedisStore({ redis: url, prefix, connectTimeoutMs: 3000, commandTimeoutMs: 3000, deadLetterLimit: 10 })
+  test.teardown(async () => await store.close())
+  await store.connect()
+  for (let n = 1; n <= 6; n++) await store.enqueue({ queue: 'q', name: 'job', payload: `[${n}]` })
+  const c = await store.claim('w', 5000, undefined, 5)
+  if (c === null) throw new Error('nothing to claim')
+  const ids = [c.id, ...(c.following ?? []).map((f) => f.id)]
+  test.equal(ids.length, 6)
+  return { store, c, ids }
+}
+
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
 t.test('completions of one turn: one call for those made while one is out, each fenced and answered on its own', async (t) => {
-  const redis: TestRedis = await startRedis()
-  const admin: Redis = redis.client()
-  t.teardown(async () => {
-    admin.disconnect()
-    await redis.cleanup()
-  })
+  const { redis, admin } = await startRedisWithAdmin(t)
   const store = new RedisStore({ redis: redis.url, prefix: uniquePrefix('cb'), connectTimeoutMs: 3000, commandTimeoutMs: 3000, deadLetterLimit: 10 })
   t.teardown(async () => await store.close())
   await store.connect()
@@ -68,14 +77,7 @@ t.test('completions of one turn: one call for those made while one is out, each 
 t.test('a run of one queue\'s completions in one call (pipelined acks): each goes through on the lease the one before kept; one that releases fences those after it', async (t) => {
   const redis: TestRedis = await startRedis()
   t.teardown(async () => await redis.cleanup())
-  const store = new RedisStore({ redis: redis.url, prefix: uniquePrefix('cr'), connectTimeoutMs: 3000, commandTimeoutMs: 3000, deadLetterLimit: 10 })
-  t.teardown(async () => await store.close())
-  await store.connect()
-  for (let n = 1; n <= 6; n++) await store.enqueue({ queue: 'q', name: 'job', payload: `[${n}]` })
-  const c = await store.claim('w', 5000, undefined, 5)
-  if (c === null) throw new Error('nothing to claim')
-  const ids = [c.id, ...(c.following ?? []).map((f) => f.id)]
-  t.equal(ids.length, 6)
+  const { store, c, ids } = await sixClaimed(t, redis.url, uniquePrefix('cr'))
   const lease = { queue: 'q', token: c.token }
   // The first goes at once (nothing on the wire); the other four are one call.
   const replies = await Promise.all([
@@ -92,4 +94,21 @@ t.test('a run of one queue\'s completions in one call (pipelined acks): each goe
   t.match(await store.getQueue('q'), { state: 'waiting', depth: 2 })
   const again = await store.claim('w', 5000)
   t.match(again, { id: ids[4], attempt: 1 }, 'the fenced task is the head again, its attempt counted once')
+})
+
+t.test('the complete script called directly, one queue\'s completions in one call: a repeated completion, a 0 ms lease that fences the next', async (t) => {
+  const { redis, admin } = await startRedisWithAdmin(t)
+  const prefix = uniquePrefix('cz')
+  const { store, c, ids } = await sixClaimed(t, redis.url, prefix)
+  const completeLua = scripts().get('complete')?.lua ?? ''
+  const one = (id: string, leaseMs: string, keep = '1'): string[] => ['q', c.token, 'w', leaseMs, keep, id, '0', '', '']
+  // t1 kept; t1 again (its head is gone: answered as kept on the same lease); t2 kept; t3 kept with a 0 ms lease; t4 fenced.
+  const r = await admin.eval(completeLua, 1, keyBase(prefix), ...one(ids[0], '5000'), ...one(ids[0], '5000'), ...one(ids[1], '5000'), ...one(ids[2], '0'), ...one(ids[3], '5000')) as unknown[][]
+  t.equal(r[0][0], 1)
+  t.equal(r[1][0], 1)
+  t.equal(r[1][3], 1, 'the repeated completion\'s reply: attempt 1')
+  t.equal(r[2][0], 1)
+  t.equal(r[3][0], 1)
+  t.same(r[4], [-1], 'the lease of 0 ms has expired: fenced')
+  t.match(await store.getQueue('q'), { depth: 3 })
 })

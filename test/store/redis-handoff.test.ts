@@ -1,10 +1,9 @@
 import '../helpers/guard'
 import t, { type Test } from 'tap'
-import type { Redis } from 'ioredis'
 import { RedisStore } from '../../plugin/store/redis/redis-store'
 import { redisKeys } from '../../plugin/store/redis/keys'
 import type { ClaimedTask, NewTask } from '../../plugin/store/store'
-import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server'
+import { startRedisWithAdmin, uniquePrefix } from '../helpers/redis-server'
 
 // Handoff (lua/_handoff.lua): an idle claimer's offer, a head handed to it by
 // an enqueue, and every way an offer ends. RedisStore only: the memory store
@@ -15,12 +14,7 @@ const sleep = async (ms: number): Promise<void> => await new Promise((resolve) =
 const job = (queue: string, n: number): NewTask => ({ queue, name: 'job', payload: `[${n}]` })
 
 t.test('handoff', async (t) => {
-  const redis: TestRedis = await startRedis()
-  const admin: Redis = redis.client()
-  t.teardown(async () => {
-    admin.disconnect()
-    await redis.cleanup()
-  })
+  const { redis, admin } = await startRedisWithAdmin(t)
 
   async function open (tt: Test, prefix: string, extra: { replicas?: number } = {}): Promise<RedisStore> {
     const store = new RedisStore({ redis: redis.url, prefix, connectTimeoutMs: 3000, commandTimeoutMs: 3000, deadLetterLimit: 100, ...extra })

@@ -5,7 +5,7 @@ import { PartitionedRedisStore } from '../../plugin/store/redis/partitioned'
 import { queuePartition } from '../../plugin/store/redis/partitions'
 import { RedisStore } from '../../plugin/store/redis/redis-store'
 import type { NewTask } from '../../plugin/store/store'
-import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server'
+import { startRedisWithAdmin, uniquePrefix } from '../helpers/redis-server'
 
 // How a waited enqueue hears its outcome on Redis, beyond the contract: no
 // read of the kept outcome while the subscriber held, a read once it dropped
@@ -24,12 +24,7 @@ async function calls (admin: Redis, command: string): Promise<number> {
 }
 
 t.test('waited enqueues on Redis', async (t) => {
-  const redis: TestRedis = await startRedis()
-  const admin = redis.client()
-  t.teardown(async () => {
-    admin.disconnect()
-    await redis.cleanup()
-  })
+  const { redis, admin } = await startRedisWithAdmin(t)
   const open = async (t: Test, prefix = uniquePrefix('ro')): Promise<RedisStore> => {
     const store = new RedisStore({ redis: redis.url, prefix, connectTimeoutMs: 3000, commandTimeoutMs: 3000, deadLetterLimit: 100 })
     t.teardown(async () => await store.close())

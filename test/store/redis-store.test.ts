@@ -1,12 +1,11 @@
 import '../helpers/guard'
 import { createHash } from 'node:crypto'
 import t, { type Test } from 'tap'
-import type { Redis } from 'ioredis'
 import { RedisStore } from '../../plugin/store/redis/redis-store'
 import { encodeTask } from '../../plugin/store/redis/codec'
 import { queueKey, redisKeys } from '../../plugin/store/redis/keys'
 import { scripts } from '../../plugin/store/redis/scripts'
-import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server'
+import { startRedisWithAdmin, uniquePrefix } from '../helpers/redis-server'
 
 // RedisStore behaviour the cross-store contract suite cannot see: script
 // loading, the stored layout, corrupt records planted behind the store's back.
@@ -14,12 +13,7 @@ import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis-serve
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
 t.test('RedisStore', async (t) => {
-  const redis: TestRedis = await startRedis()
-  const admin: Redis = redis.client()
-  t.teardown(async () => {
-    admin.disconnect()
-    await redis.cleanup()
-  })
+  const { redis, admin } = await startRedisWithAdmin(t)
 
   // Stores close with the subtest that opened them, before the server goes.
   async function open (tt: Test, prefix = uniquePrefix('rs'), deadLetterLimit = 100): Promise<RedisStore> {
